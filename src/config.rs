@@ -1,0 +1,282 @@
+//! One typed `Settings`, layered: defaults < `mfuko.toml` < the seed's env names
+//! (`DATABASE_URL`, `REDIS_URL`, `READ_REPLICA_URLS`) < `MFUKO_*` env < CLI flags.
+//!
+//! Secrets (database passwords, the M-Pesa shared secret) are held in [`Secret`],
+//! whose `Debug` never prints them, so a logged `Settings` is safe.
+
+use std::{fmt, net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The whole configuration of one `mfuko` process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub auth: AuthSettings,
+    pub mpesa: MpesaSettings,
+    pub log: LogSettings,
+    /// IANA time zone that decides what "today" and "this month" mean.
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    pub bind: SocketAddr,
+    /// How long in-flight requests get to finish after SIGINT/SIGTERM.
+    pub shutdown_grace_secs: u64,
+}
+
+/// Pool settings use the seed's names: `pool_size` → min connections,
+/// `pool_size + max_overflow` → max connections, `timeout` → acquire timeout.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    pub url: Secret,
+    #[serde(deserialize_with = "comma_separated")]
+    pub replica_urls: Vec<Secret>,
+    pub pool_size: u32,
+    pub max_overflow: u32,
+    pub timeout_secs: u64,
+    pub replica_pool_size: u32,
+    pub replica_max_overflow: u32,
+    /// Apply pending migrations when `serve` starts.
+    pub migrate: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RedisSettings {
+    pub url: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// Lifetime of a bearer token issued at login.
+    pub token_ttl_hours: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MpesaSettings {
+    /// Shared secret the C2B confirmation callback must present; the route is
+    /// disabled (503) while it is unset.
+    pub c2b_secret: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogSettings {
+    /// `tracing` filter directives, e.g. `info,mfuko=debug`.
+    pub level: String,
+    /// `text` for people, `json` for log shippers.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            redis: RedisSettings::default(),
+            auth: AuthSettings::default(),
+            mpesa: MpesaSettings::default(),
+            log: LogSettings::default(),
+            timezone: "Africa/Nairobi".into(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("sqlite://mfuko.db"),
+            replica_urls: Vec::new(),
+            pool_size: 10,
+            max_overflow: 20,
+            timeout_secs: 30,
+            replica_pool_size: 20,
+            replica_max_overflow: 30,
+            migrate: true,
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            token_ttl_hours: 24 * 30,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl DatabaseSettings {
+    pub fn min_connections(&self) -> u32 {
+        self.pool_size
+    }
+
+    pub fn max_connections(&self) -> u32 {
+        (self.pool_size + self.max_overflow).max(1)
+    }
+
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        let url = self.url.expose();
+        url.starts_with("postgres://") || url.starts_with("postgresql://")
+    }
+}
+
+impl Settings {
+    /// Loads settings from defaults, the config file (if present) and the
+    /// environment. CLI flags are applied by the caller afterwards.
+    pub fn load(config_file: Option<&PathBuf>) -> anyhow::Result<Self> {
+        let file = config_file
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from("mfuko.toml"));
+        let seed_names = Env::raw()
+            .only(&["DATABASE_URL", "REDIS_URL", "READ_REPLICA_URLS"])
+            .map(|key| match key.as_str() {
+                "database_url" => "database.url".into(),
+                "redis_url" => "redis.url".into(),
+                _ => "database.replica_urls".into(),
+            });
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(&file))
+            .merge(seed_names)
+            .merge(Env::prefixed("MFUKO_").ignore(&["CONFIG"]).split("__"))
+            .extract()
+            .with_context(|| format!("reading configuration (file {})", file.display()))
+    }
+
+    pub fn timezone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        self.timezone
+            .parse()
+            .map_err(|_| anyhow::anyhow!("unknown time zone {:?}", self.timezone))
+    }
+}
+
+/// A string that must never reach a log: `Debug` and `Display` redact it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// A loggable form of a connection URL: scheme, host and path, no credentials.
+    pub fn redacted_url(&self) -> String {
+        match self.0.split_once("://") {
+            Some((scheme, rest)) => {
+                let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                let host = host.split('?').next().unwrap_or(host);
+                format!("{scheme}://{host}")
+            }
+            None => "[redacted]".into(),
+        }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Accepts `READ_REPLICA_URLS=a,b` from the environment as well as a TOML list.
+fn comma_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Secret>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        String(String),
+    }
+    let items = match ListOrString::deserialize(deserializer)? {
+        ListOrString::List(items) => items,
+        ListOrString::String(joined) => joined.split(',').map(str::to_owned).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|item| item.trim().to_owned())
+        .filter(|item| !item.is_empty())
+        .map(Secret)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let mut settings = Settings::default();
+        settings.database.url = Secret::new("postgres://app:hunter2@db:5432/mfuko");
+        settings.mpesa.c2b_secret = Some(Secret::new("s3cr3t"));
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("s3cr3t"), "{printed}");
+        assert_eq!(
+            settings.database.url.redacted_url(),
+            "postgres://db:5432/mfuko"
+        );
+    }
+
+    #[test]
+    fn pool_sizes_follow_the_seed_mapping() {
+        let db = DatabaseSettings::default();
+        assert_eq!(db.min_connections(), 10);
+        assert_eq!(db.max_connections(), 30);
+        assert_eq!(db.acquire_timeout(), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn replica_urls_accept_a_comma_separated_string() {
+        let settings: DatabaseSettings =
+            serde_json::from_str(r#"{"replica_urls": "postgres://a/x, postgres://b/x,"}"#)
+                .expect("parses");
+        let urls: Vec<_> = settings.replica_urls.iter().map(Secret::expose).collect();
+        assert_eq!(urls, ["postgres://a/x", "postgres://b/x"]);
+    }
+}

@@ -1,0 +1,223 @@
+//! Database access with read/write separation visible in the types.
+//!
+//! [`Writer`] is the only handle that can open a write transaction ([`WriteTx`]);
+//! [`Reader`] only runs reads. On SQLite the writer is exactly one connection and
+//! the readers a WAL pool; on PostgreSQL both are pools (replica routing arrives
+//! with the replica work: until then readers use the primary, which keeps
+//! read-your-writes trivially true).
+//!
+//! Queries are written once, in SQL both engines accept (`$N` parameters,
+//! `RETURNING`, `ON CONFLICT`), and run on either concrete pool through
+//! [`dispatch!`] / [`dispatch_tx!`]. Anything that must differ per engine lives in
+//! [`dialect`].
+
+pub mod charges;
+pub mod dialect;
+pub mod leases;
+pub mod page;
+pub mod payments;
+pub mod properties;
+pub mod tenants;
+pub mod tokens;
+pub mod units;
+pub mod users;
+
+use std::{str::FromStr, time::Duration};
+
+use anyhow::Context;
+use sqlx::{
+    PgPool, Postgres, Sqlite, SqlitePool, Transaction,
+    pool::PoolOptions,
+    postgres::PgConnectOptions,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
+};
+
+use crate::config::DatabaseSettings;
+
+/// A pool of either engine. Code outside `db` never matches on it.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$conn` bound to the concrete pool of either engine; the
+/// body is compiled once per engine, so it may use engine-specific types.
+macro_rules! dispatch {
+    ($pool:expr, $conn:ident => $body:expr) => {
+        match $pool {
+            $crate::db::Pool::Sqlite($conn) => $body,
+            $crate::db::Pool::Postgres($conn) => $body,
+        }
+    };
+}
+pub(crate) use dispatch;
+
+/// Like [`dispatch!`] for an open write transaction: `$conn` is the connection.
+macro_rules! dispatch_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::db::WriteTx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            $crate::db::WriteTx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use dispatch_tx;
+
+/// The handle that writes. Cloning shares the pool.
+#[derive(Clone, Debug)]
+pub struct Writer(Pool);
+
+/// A handle that only reads.
+#[derive(Clone, Debug)]
+pub struct Reader(Pool);
+
+/// An open write transaction; dropped without [`WriteTx::commit`] it rolls back,
+/// so an error anywhere in a multi-row write leaves nothing half-written.
+pub enum WriteTx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Both handles of one database.
+#[derive(Clone, Debug)]
+pub struct Database {
+    writer: Writer,
+    reader: Reader,
+}
+
+impl Writer {
+    /// Opens a write transaction. SQLite's is `BEGIN IMMEDIATE`: it takes the
+    /// write lock up front, so it can never fail later with `SQLITE_BUSY_SNAPSHOT`
+    /// (which `busy_timeout` does not retry) when another process writes too.
+    pub async fn begin(&self) -> sqlx::Result<WriteTx> {
+        Ok(match &self.0 {
+            Pool::Sqlite(pool) => WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(pool) => WriteTx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.0
+    }
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        match self {
+            WriteTx::Sqlite(tx) => tx.commit().await,
+            WriteTx::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, WriteTx::Postgres(_))
+    }
+}
+
+impl Reader {
+    pub fn pool(&self) -> &Pool {
+        &self.0
+    }
+}
+
+impl Database {
+    /// Connects to the database named by `settings.url` (`sqlite:` or
+    /// `postgres:`), creating a SQLite file if it does not exist yet.
+    pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Database> {
+        let url = settings.url.expose();
+        let target = settings.url.redacted_url();
+        if settings.is_postgres() {
+            let options = PgConnectOptions::from_str(url)
+                .with_context(|| format!("parsing database URL {target}"))?;
+            let pool = pool_options(settings)
+                .connect_with(options)
+                .await
+                .with_context(|| format!("connecting to {target}"))?;
+            tracing::info!(database = %target, "connected to PostgreSQL");
+            let pool = Pool::Postgres(pool);
+            return Ok(Database {
+                writer: Writer(pool.clone()),
+                reader: Reader(pool),
+            });
+        }
+
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("parsing database URL {target}"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        // Exactly one writer connection: SQLite serializes writers anyway, and
+        // queueing in our pool is cheaper than spinning on the file lock.
+        let writer = PoolOptions::<Sqlite>::new()
+            .min_connections(1)
+            .max_connections(1)
+            .acquire_timeout(settings.acquire_timeout())
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("opening {target}"))?;
+        let reader = pool_options(settings).connect_lazy_with(options.read_only(true));
+        tracing::info!(database = %target, "opened SQLite database (WAL)");
+        Ok(Database {
+            writer: Writer(Pool::Sqlite(writer)),
+            reader: Reader(Pool::Sqlite(reader)),
+        })
+    }
+
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// The reader for a landlord's reads. Today every landlord shares one reader;
+    /// the landlord parameter is where replica choice by write LSN will hook in.
+    pub fn reader_for(&self, _landlord: crate::domain::Id) -> &Reader {
+        &self.reader
+    }
+
+    /// The reader for reads that belong to no landlord (auth, admin).
+    pub fn reader(&self) -> &Reader {
+        &self.reader
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.writer.0, Pool::Postgres(_))
+    }
+
+    /// Applies pending migrations for this engine.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match &self.writer.0 {
+            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+        }
+        .context("applying migrations")
+    }
+
+    /// Readiness: both handles answer a trivial query.
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        for pool in [&self.writer.0, &self.reader.0] {
+            dispatch!(pool, p => sqlx::query("SELECT 1").execute(p).await.map(drop))?;
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        for pool in [&self.writer.0, &self.reader.0] {
+            dispatch!(pool, p => p.close().await);
+        }
+    }
+}
+
+fn pool_options<DB: sqlx::Database>(settings: &DatabaseSettings) -> PoolOptions<DB> {
+    PoolOptions::<DB>::new()
+        .min_connections(settings.min_connections().min(settings.max_connections()))
+        .max_connections(settings.max_connections())
+        .acquire_timeout(settings.acquire_timeout())
+}

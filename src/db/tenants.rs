@@ -1,0 +1,98 @@
+//! Tenants: the people who rent a landlord's units.
+
+use serde::Serialize;
+
+use crate::db::page::PageRequest;
+use crate::db::{Reader, WriteTx, dispatch, dispatch_tx};
+use crate::domain::{Id, TenantStatus};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Tenant {
+    pub id: Id,
+    pub name: String,
+    pub phone: String,
+    pub national_id: Option<String>,
+    pub status: TenantStatus,
+}
+
+#[derive(Debug, Clone)]
+pub struct TenantFields {
+    pub name: String,
+    pub phone: String,
+    pub national_id: Option<String>,
+    pub status: TenantStatus,
+}
+
+pub async fn insert(tx: &mut WriteTx, landlord: Id, fields: &TenantFields) -> sqlx::Result<Tenant> {
+    dispatch_tx!(tx, conn => sqlx::query_as(
+        "INSERT INTO tenants (landlord_id, name, phone, national_id, status) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id, name, phone, national_id, status",
+    )
+    .bind(landlord)
+    .bind(&fields.name)
+    .bind(&fields.phone)
+    .bind(&fields.national_id)
+    .bind(fields.status)
+    .fetch_one(conn)
+    .await)
+}
+
+pub async fn update(
+    tx: &mut WriteTx,
+    landlord: Id,
+    id: Id,
+    fields: &TenantFields,
+) -> sqlx::Result<Option<Tenant>> {
+    dispatch_tx!(tx, conn => sqlx::query_as(
+        "UPDATE tenants SET name = $3, phone = $4, national_id = $5, status = $6 \
+         WHERE id = $1 AND landlord_id = $2 RETURNING id, name, phone, national_id, status",
+    )
+    .bind(id)
+    .bind(landlord)
+    .bind(&fields.name)
+    .bind(&fields.phone)
+    .bind(&fields.national_id)
+    .bind(fields.status)
+    .fetch_optional(conn)
+    .await)
+}
+
+pub async fn delete(tx: &mut WriteTx, landlord: Id, id: Id) -> sqlx::Result<bool> {
+    let deleted = dispatch_tx!(tx, conn => sqlx::query(
+        "DELETE FROM tenants WHERE id = $1 AND landlord_id = $2",
+    )
+    .bind(id)
+    .bind(landlord)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(deleted > 0)
+}
+
+pub async fn get(db: &Reader, landlord: Id, id: Id) -> sqlx::Result<Option<Tenant>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT id, name, phone, national_id, status FROM tenants WHERE id = $1 AND landlord_id = $2",
+    )
+    .bind(id)
+    .bind(landlord)
+    .fetch_optional(p)
+    .await)
+}
+
+pub async fn list(
+    db: &Reader,
+    landlord: Id,
+    status: Option<TenantStatus>,
+    page: PageRequest,
+) -> sqlx::Result<Vec<Tenant>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT id, name, phone, national_id, status FROM tenants \
+         WHERE landlord_id = $1 AND ($2 IS NULL OR status = $2) AND id > $3 ORDER BY id LIMIT $4",
+    )
+    .bind(landlord)
+    .bind(status)
+    .bind(page.after_id())
+    .bind(page.fetch_limit())
+    .fetch_all(p)
+    .await)
+}

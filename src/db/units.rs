@@ -1,0 +1,109 @@
+//! Units: the lettable spaces of a property. Occupancy is derived from leases.
+
+use serde::Serialize;
+
+use crate::db::page::PageRequest;
+use crate::db::{Reader, WriteTx, dispatch, dispatch_tx};
+use crate::domain::{Id, Money};
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Unit {
+    pub id: Id,
+    pub property_id: Id,
+    pub label: String,
+    pub market_rent: Money,
+    pub off_market: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct UnitFields {
+    pub label: String,
+    pub market_rent: Money,
+    pub off_market: bool,
+}
+
+const COLUMNS: &str = "id, property_id, label, market_rent, off_market";
+
+/// Adds a unit to one of the landlord's properties; `None` when the property is
+/// not theirs (the INSERT selects its parent, so the check and the write are one
+/// statement).
+pub async fn insert(
+    tx: &mut WriteTx,
+    landlord: Id,
+    property: Id,
+    fields: &UnitFields,
+) -> sqlx::Result<Option<Unit>> {
+    let sql = format!(
+        "INSERT INTO units (property_id, landlord_id, label, market_rent, off_market) \
+         SELECT id, landlord_id, $3, $4, $5 FROM properties WHERE id = $1 AND landlord_id = $2 \
+         RETURNING {COLUMNS}"
+    );
+    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(property)
+        .bind(landlord)
+        .bind(&fields.label)
+        .bind(fields.market_rent)
+        .bind(fields.off_market)
+        .fetch_optional(conn)
+        .await)
+}
+
+pub async fn update(
+    tx: &mut WriteTx,
+    landlord: Id,
+    id: Id,
+    fields: &UnitFields,
+) -> sqlx::Result<Option<Unit>> {
+    let sql = format!(
+        "UPDATE units SET label = $3, market_rent = $4, off_market = $5 \
+         WHERE id = $1 AND landlord_id = $2 RETURNING {COLUMNS}"
+    );
+    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(landlord)
+        .bind(&fields.label)
+        .bind(fields.market_rent)
+        .bind(fields.off_market)
+        .fetch_optional(conn)
+        .await)
+}
+
+pub async fn delete(tx: &mut WriteTx, landlord: Id, id: Id) -> sqlx::Result<bool> {
+    let deleted = dispatch_tx!(tx, conn => sqlx::query(
+        "DELETE FROM units WHERE id = $1 AND landlord_id = $2",
+    )
+    .bind(id)
+    .bind(landlord)
+    .execute(conn)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(deleted > 0)
+}
+
+pub async fn get(db: &Reader, landlord: Id, id: Id) -> sqlx::Result<Option<Unit>> {
+    let sql = format!("SELECT {COLUMNS} FROM units WHERE id = $1 AND landlord_id = $2");
+    dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(landlord)
+        .fetch_optional(p)
+        .await)
+}
+
+pub async fn list_for_property(
+    db: &Reader,
+    landlord: Id,
+    property: Id,
+    page: PageRequest,
+) -> sqlx::Result<Vec<Unit>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM units WHERE landlord_id = $1 AND property_id = $2 AND id > $3 \
+         ORDER BY id LIMIT $4"
+    );
+    dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(landlord)
+        .bind(property)
+        .bind(page.after_id())
+        .bind(page.fetch_limit())
+        .fetch_all(p)
+        .await)
+}

@@ -1,0 +1,1 @@
+//! Deterministic demo data (`mfuko seed`, `serve --demo`).

@@ -1,0 +1,12 @@
+//! mfuko: rent collection for landlords, with reads served through a tiered cache
+//! over a database with read/write separation. See `docs/ARCHITECTURE.md`.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod startup;
+pub mod telemetry;
