@@ -1,6 +1,7 @@
 //! mfuko: rent collection for landlords, with reads served through a tiered cache
 //! over a database with read/write separation. See `docs/ARCHITECTURE.md`.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

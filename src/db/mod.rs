@@ -208,10 +208,47 @@ impl Database {
         Ok(())
     }
 
+    /// Pool occupancy, for `/admin/db`.
+    pub fn stats(&self) -> DatabaseStats {
+        DatabaseStats {
+            engine: if self.is_postgres() {
+                "postgres"
+            } else {
+                "sqlite"
+            },
+            writer: self.writer.0.stats(),
+            reader: self.reader.0.stats(),
+        }
+    }
+
     pub async fn close(&self) {
         for pool in [&self.writer.0, &self.reader.0] {
             dispatch!(pool, p => p.close().await);
         }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DatabaseStats {
+    pub engine: &'static str,
+    pub writer: PoolStats,
+    pub reader: PoolStats,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
+}
+
+impl Pool {
+    fn stats(&self) -> PoolStats {
+        dispatch!(self, p => PoolStats {
+            size: p.size(),
+            idle: p.num_idle(),
+            max: p.options().get_max_connections(),
+        })
     }
 }
 

@@ -15,12 +15,19 @@ pub struct Property {
     pub county: String,
 }
 
-/// Fields a landlord sets; also the shape of an update (all fields replaced).
 #[derive(Debug, Clone)]
 pub struct PropertyFields {
     pub name: String,
     pub address: String,
     pub county: String,
+}
+
+/// A partial update: `None` leaves the column as it is.
+#[derive(Debug, Clone, Default)]
+pub struct PropertyPatch {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub county: Option<String>,
 }
 
 pub async fn insert(
@@ -44,18 +51,19 @@ pub async fn update(
     tx: &mut WriteTx,
     landlord: Id,
     id: Id,
-    fields: &PropertyFields,
+    patch: &PropertyPatch,
 ) -> sqlx::Result<Option<Property>> {
     dispatch_tx!(tx, conn => sqlx::query_as(
-        "UPDATE properties SET name = $3, address = $4, county = $5 \
+        "UPDATE properties SET name = COALESCE($3, name), address = COALESCE($4, address), \
+         county = COALESCE($5, county) \
          WHERE id = $1 AND landlord_id = $2 \
          RETURNING id, landlord_id, name, address, county",
     )
     .bind(id)
     .bind(landlord)
-    .bind(&fields.name)
-    .bind(&fields.address)
-    .bind(&fields.county)
+    .bind(&patch.name)
+    .bind(&patch.address)
+    .bind(&patch.county)
     .fetch_optional(conn)
     .await)
 }

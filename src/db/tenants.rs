@@ -23,6 +23,15 @@ pub struct TenantFields {
     pub status: TenantStatus,
 }
 
+/// A partial update: `None` leaves the column as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TenantPatch {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub national_id: Option<String>,
+    pub status: Option<TenantStatus>,
+}
+
 pub async fn insert(tx: &mut WriteTx, landlord: Id, fields: &TenantFields) -> sqlx::Result<Tenant> {
     dispatch_tx!(tx, conn => sqlx::query_as(
         "INSERT INTO tenants (landlord_id, name, phone, national_id, status) \
@@ -41,18 +50,19 @@ pub async fn update(
     tx: &mut WriteTx,
     landlord: Id,
     id: Id,
-    fields: &TenantFields,
+    patch: &TenantPatch,
 ) -> sqlx::Result<Option<Tenant>> {
     dispatch_tx!(tx, conn => sqlx::query_as(
-        "UPDATE tenants SET name = $3, phone = $4, national_id = $5, status = $6 \
+        "UPDATE tenants SET name = COALESCE($3, name), phone = COALESCE($4, phone), \
+         national_id = COALESCE($5, national_id), status = COALESCE($6, status) \
          WHERE id = $1 AND landlord_id = $2 RETURNING id, name, phone, national_id, status",
     )
     .bind(id)
     .bind(landlord)
-    .bind(&fields.name)
-    .bind(&fields.phone)
-    .bind(&fields.national_id)
-    .bind(fields.status)
+    .bind(&patch.name)
+    .bind(&patch.phone)
+    .bind(&patch.national_id)
+    .bind(patch.status)
     .fetch_optional(conn)
     .await)
 }

@@ -22,6 +22,14 @@ pub struct UnitFields {
     pub off_market: bool,
 }
 
+/// A partial update: `None` leaves the column as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UnitPatch {
+    pub label: Option<String>,
+    pub market_rent: Option<Money>,
+    pub off_market: Option<bool>,
+}
+
 const COLUMNS: &str = "id, property_id, label, market_rent, off_market";
 
 /// Adds a unit to one of the landlord's properties; `None` when the property is
@@ -52,18 +60,19 @@ pub async fn update(
     tx: &mut WriteTx,
     landlord: Id,
     id: Id,
-    fields: &UnitFields,
+    patch: &UnitPatch,
 ) -> sqlx::Result<Option<Unit>> {
     let sql = format!(
-        "UPDATE units SET label = $3, market_rent = $4, off_market = $5 \
+        "UPDATE units SET label = COALESCE($3, label), market_rent = COALESCE($4, market_rent), \
+         off_market = COALESCE($5, off_market) \
          WHERE id = $1 AND landlord_id = $2 RETURNING {COLUMNS}"
     );
     dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(landlord)
-        .bind(&fields.label)
-        .bind(fields.market_rent)
-        .bind(fields.off_market)
+        .bind(&patch.label)
+        .bind(patch.market_rent)
+        .bind(patch.off_market)
         .fetch_optional(conn)
         .await)
 }

@@ -1,1 +1,85 @@
-//! http
+//! The HTTP API: one router per resource, merged here under `/api/v1`.
+//! Handlers are short: extract, call the domain or db layer, return.
+
+mod admin;
+pub mod auth;
+mod charges;
+pub mod extract;
+mod leases;
+mod ops;
+mod payments;
+mod properties;
+mod tenants;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::MatchedPath,
+    http::{Request, StatusCode},
+};
+use chrono::{NaiveDate, Utc};
+use chrono_tz::Tz;
+use tower_http::{
+    timeout::TimeoutLayer,
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+
+use crate::config::Settings;
+use crate::db::Database;
+use crate::error::AppError;
+
+/// Shared by every handler; cheap to clone (pools and settings are shared).
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Database,
+    pub settings: Arc<Settings>,
+    pub tz: Tz,
+}
+
+impl AppState {
+    /// Today's date where the landlords are (the configured time zone).
+    pub fn today(&self) -> NaiveDate {
+        Utc::now().with_timezone(&self.tz).date_naive()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(auth::router())
+        .merge(admin::router())
+        .merge(properties::router())
+        .merge(tenants::router())
+        .merge(leases::router())
+        .merge(charges::router())
+        .merge(payments::router());
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(ops::router())
+        .fallback(|| async { AppError::NotFound("route") })
+        .method_not_allowed_fallback(|| async {
+            AppError::bad_request(
+                "method_not_allowed",
+                "this route does not accept that method",
+            )
+        })
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(
+            // The span names the route template, never the raw URI: query
+            // strings may carry secrets (the M-Pesa callback's).
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let route = request
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("unmatched", MatchedPath::as_str);
+                    tracing::info_span!("request", method = %request.method(), route)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,33 @@
+//! `mfuko charges run --period YYYY-MM`.
+
+use clap::Subcommand;
+
+use crate::config::Settings;
+use crate::domain::{Period, charges};
+
+#[derive(Debug, Subcommand)]
+pub enum ChargesCommand {
+    /// Create the month's rent charges for every lease, idempotently.
+    Run {
+        /// The month to bill, YYYY-MM (default: the current month).
+        #[arg(long)]
+        period: Option<Period>,
+    },
+}
+
+pub async fn run(settings: Settings, command: ChargesCommand) -> anyhow::Result<()> {
+    let ChargesCommand::Run { period } = command;
+    let tz = settings.timezone()?;
+    let period = period
+        .unwrap_or_else(|| Period::containing(chrono::Utc::now().with_timezone(&tz).date_naive()));
+    let db = super::connect_migrated(&settings).await?;
+    let summary = charges::run(&db, None, period)
+        .await
+        .map_err(|err| anyhow::anyhow!("charge run failed: {err}"))?;
+    db.close().await;
+    println!(
+        "{}: {} leases owe rent, {} charges created",
+        summary.period, summary.leases, summary.created
+    );
+    Ok(())
+}

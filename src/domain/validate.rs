@@ -1,0 +1,139 @@
+//! Edge validation shared by the write paths: every rule answers 422 with a
+//! stable code naming what was wrong.
+
+use crate::domain::Money;
+use crate::error::{AppError, AppResult};
+
+/// Trimmed, non-empty text of at most `max` characters.
+pub fn text(field: &'static str, value: &str, max: usize) -> AppResult<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(AppError::validation(
+            "required",
+            format!("{field} must not be empty"),
+        ));
+    }
+    if value.chars().count() > max {
+        return Err(AppError::validation(
+            "too_long",
+            format!("{field} is longer than {max} characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Optional text: blank means absent.
+pub fn optional_text(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> AppResult<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(value) => text(field, value, max).map(Some),
+    }
+}
+
+/// A Kenyan mobile number, normalised to `+254XXXXXXXXX` (accepts `07…`, `01…`,
+/// `2547…`, `+2547…`, spaces and dashes).
+pub fn phone(field: &'static str, value: &str) -> AppResult<String> {
+    let digits: String = value.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let national = digits
+        .strip_prefix("+254")
+        .or_else(|| digits.strip_prefix("254"))
+        .or_else(|| digits.strip_prefix('0'))
+        .unwrap_or("");
+    let valid = national.len() == 9
+        && national.bytes().all(|b| b.is_ascii_digit())
+        && matches!(national.as_bytes()[0], b'7' | b'1');
+    if !valid {
+        return Err(AppError::validation(
+            "invalid_phone",
+            format!("{field} must be a Kenyan mobile number such as +254712345678"),
+        ));
+    }
+    Ok(format!("+254{national}"))
+}
+
+pub fn positive(field: &'static str, amount: Money) -> AppResult<Money> {
+    if amount.is_positive() {
+        Ok(amount)
+    } else {
+        Err(AppError::validation(
+            "invalid_amount",
+            format!("{field} must be greater than zero"),
+        ))
+    }
+}
+
+pub fn non_negative(field: &'static str, amount: Money) -> AppResult<Money> {
+    if amount.minor() >= 0 {
+        Ok(amount)
+    } else {
+        Err(AppError::validation(
+            "invalid_amount",
+            format!("{field} must not be negative"),
+        ))
+    }
+}
+
+/// An account reference as payers type it into M-Pesa: 1–20 letters, digits or
+/// dashes, compared case-insensitively (stored upper-case).
+pub fn account_ref(value: &str) -> AppResult<String> {
+    let value = value.trim().to_ascii_uppercase();
+    let valid = (1..=20).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if valid {
+        Ok(value)
+    } else {
+        Err(AppError::validation(
+            "invalid_account_ref",
+            "account_ref must be 1–20 letters, digits or dashes",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_are_normalised() {
+        for input in [
+            "0712345678",
+            "+254712345678",
+            "254712345678",
+            "0712 345 678",
+            "0112-345-678",
+        ] {
+            let phone = phone("phone", input).expect(input);
+            assert!(phone.starts_with("+254") && phone.len() == 13, "{phone}");
+        }
+        for bad in ["12345", "0812345678", "+1 555 0100", "07123456789", ""] {
+            assert!(phone("phone", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_is_trimmed_and_bounded() {
+        assert_eq!(text("name", "  Jua Kali  ", 20).expect("ok"), "Jua Kali");
+        assert_eq!(
+            text("name", "   ", 20).map_err(|e| e.code()).err(),
+            Some("required")
+        );
+        assert_eq!(
+            text("name", "abcdef", 5).map_err(|e| e.code()).err(),
+            Some("too_long")
+        );
+    }
+
+    #[test]
+    fn account_refs_are_upper_cased_and_bounded() {
+        assert_eq!(account_ref(" mf-0001 ").expect("ok"), "MF-0001");
+        assert!(account_ref("").is_err());
+        assert!(account_ref("has space").is_err());
+        assert!(account_ref(&"X".repeat(21)).is_err());
+    }
+}

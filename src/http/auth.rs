@@ -1,0 +1,164 @@
+//! Authentication: login/logout, and the extractors every data route uses.
+//!
+//! - [`AuthUser`]: a valid bearer token (else 401).
+//! - [`AdminUser`]: an admin's token (else 403).
+//! - [`Landlord`]: whose data the request touches — a landlord's own id, or for
+//!   an admin the `?landlord_id=` they act for. Another landlord's rows then
+//!   simply are not found (404), so nothing leaks.
+
+use axum::{
+    Router,
+    extract::{FromRequestParts, State},
+    http::{StatusCode, header::AUTHORIZATION, request::Parts},
+    routing::{get, post},
+};
+use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::auth;
+use crate::db::{tokens, users, users::User};
+use crate::domain::{Id, Role};
+use crate::error::{AppError, AppResult};
+use crate::http::{AppState, extract::Json, extract::Query};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/auth/me", get(me))
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: Id,
+    pub role: Role,
+    token_hash: String,
+}
+
+pub struct AdminUser(pub AuthUser);
+
+/// The landlord whose data a request reads or writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Landlord(pub Id);
+
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<AuthUser> {
+        let token = bearer_token(parts).ok_or(AppError::Unauthorized)?;
+        let token_hash = auth::token_hash(token);
+        let owner = tokens::owner(state.db.reader(), &token_hash, Utc::now())
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        Ok(AuthUser {
+            id: owner.user_id,
+            role: owner.role,
+            token_hash,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<AdminUser> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        if user.role != Role::Admin {
+            return Err(AppError::Forbidden("this route needs the admin role"));
+        }
+        Ok(AdminUser(user))
+    }
+}
+
+#[derive(Deserialize)]
+struct ActingFor {
+    landlord_id: Option<Id>,
+}
+
+impl FromRequestParts<AppState> for Landlord {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Landlord> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        let Query(acting) = Query::<ActingFor>::from_request_parts(parts, state).await?;
+        match (user.role, acting.landlord_id) {
+            (Role::Landlord, None) => Ok(Landlord(user.id)),
+            (Role::Landlord, Some(id)) if id == user.id => Ok(Landlord(id)),
+            // Naming another landlord is answered like a missing one.
+            (Role::Landlord, Some(_)) => Err(AppError::NotFound("landlord")),
+            (Role::Admin, None) => Err(AppError::validation(
+                "landlord_id_required",
+                "admins choose the landlord with ?landlord_id=",
+            )),
+            (Role::Admin, Some(id)) => {
+                if users::is_landlord(state.db.reader(), id).await? {
+                    Ok(Landlord(id))
+                } else {
+                    Err(AppError::NotFound("landlord"))
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct LoginResponse {
+    token: String,
+    token_type: &'static str,
+    expires_at: chrono::DateTime<Utc>,
+    user: User,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Json(body): Json<LoginRequest>,
+) -> AppResult<Json<LoginResponse>> {
+    let credentials = users::credentials_by_email(state.db.reader(), body.email.trim()).await?;
+    let stored = credentials.as_ref().map(|c| c.password_hash.clone());
+    let valid = auth::verify_password_async(body.password, stored).await?;
+    let user_id = match (valid, credentials) {
+        (true, Some(credentials)) => credentials.id,
+        _ => return Err(AppError::InvalidCredentials),
+    };
+    let token = auth::new_token();
+    let now = crate::domain::payments::whole_seconds(Utc::now());
+    let expires_at = now + Duration::hours(state.settings.auth.token_ttl_hours);
+    let mut tx = state.db.writer().begin().await?;
+    tokens::insert(&mut tx, user_id, &auth::token_hash(&token), now, expires_at).await?;
+    tx.commit().await?;
+    let user = users::get(state.db.reader(), user_id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    tracing::info!(user_id, "login");
+    Ok(Json(LoginResponse {
+        token,
+        token_type: "Bearer",
+        expires_at,
+        user,
+    }))
+}
+
+async fn logout(State(state): State<AppState>, user: AuthUser) -> AppResult<StatusCode> {
+    let mut tx = state.db.writer().begin().await?;
+    tokens::revoke(&mut tx, &user.token_hash, Utc::now()).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(State(state): State<AppState>, user: AuthUser) -> AppResult<Json<User>> {
+    let found = users::get(state.db.reader(), user.id).await?;
+    found.map(Json).ok_or(AppError::Unauthorized)
+}

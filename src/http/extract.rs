@@ -1,0 +1,59 @@
+//! `Json`, `Query` and `Path` extractors whose rejections use the app's error
+//! shape and codes instead of axum's plain-text bodies.
+
+use axum::extract::{
+    FromRequest, FromRequestParts,
+    rejection::{JsonRejection, PathRejection, QueryRejection},
+};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::error::AppError;
+
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct Json<T>(pub T);
+
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct Query<T>(pub T);
+
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct Path<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> AppError {
+        match rejection {
+            JsonRejection::JsonDataError(err) => {
+                AppError::validation("invalid_body", err.body_text())
+            }
+            JsonRejection::JsonSyntaxError(err) => {
+                AppError::bad_request("malformed_json", err.body_text())
+            }
+            JsonRejection::MissingJsonContentType(_) => AppError::bad_request(
+                "expected_json",
+                "send a JSON body with Content-Type: application/json",
+            ),
+            other => AppError::bad_request("unreadable_body", other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> AppError {
+        AppError::validation("invalid_query", rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> AppError {
+        AppError::bad_request("invalid_path", rejection.body_text())
+    }
+}

@@ -1,0 +1,222 @@
+//! Shared test setup: `spawn_app()` starts a real server on a free loopback
+//! port over a fresh database (a SQLite file in a temp dir, or a new database
+//! in the test binary's PostgreSQL cluster), and a typed client talks to it.
+
+use mfuko::config::{LogFormat, Secret, Settings};
+use mfuko::db::{users, users::NewUser};
+use mfuko::domain::{Id, Role};
+use mfuko::startup::Application;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::pg_cluster;
+
+pub const MPESA_SECRET: &str = "test-mpesa-secret";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db_url: String,
+    pub db: mfuko::db::Database,
+    _dir: Option<tempfile::TempDir>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Settings for a test server on `db_url`: port 0, small pools, quiet logs.
+pub fn test_settings(db_url: &str) -> Settings {
+    let mut settings = Settings::default();
+    settings.server.bind = "127.0.0.1:0".parse().expect("loopback address");
+    settings.server.shutdown_grace_secs = 1;
+    settings.database.url = Secret::new(db_url);
+    settings.database.pool_size = 1;
+    settings.database.max_overflow = 4;
+    settings.database.timeout_secs = 10;
+    settings.mpesa.c2b_secret = Some(Secret::new(MPESA_SECRET));
+    settings.log.level = "warn".into();
+    settings.log.format = LogFormat::Text;
+    settings
+}
+
+/// A fresh database URL for `backend`; `None` when PostgreSQL is unavailable
+/// outside CI (the cluster module has already said so loudly).
+pub async fn fresh_database(backend: Backend) -> Option<(String, Option<tempfile::TempDir>)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("mfuko.db").display());
+            Some((url, Some(dir)))
+        }
+        Backend::Postgres => Some((pg_cluster::cluster()?.fresh_database().await, None)),
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let (db_url, dir) = fresh_database(backend).await?;
+    Some(spawn_app_with(test_settings(&db_url), dir).await)
+}
+
+pub async fn spawn_app_with(settings: Settings, dir: Option<tempfile::TempDir>) -> TestApp {
+    mfuko::telemetry::init(&settings.log);
+    let db_url = settings.database.url.expose().to_owned();
+    let app = Application::build(settings)
+        .await
+        .expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.database().clone();
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db_url,
+        db,
+        _dir: dir,
+        _shutdown: shutdown,
+    }
+}
+
+/// A response, read whole: status and JSON body (`Value::Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The error code of an error response.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: StatusCode) -> Value {
+        assert_eq!(self.status, status, "unexpected reply: {}", self.body);
+        self.body
+    }
+}
+
+impl TestApp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request reaches the server");
+        let status = response.status();
+        let text = response.text().await.expect("response body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply { status, body }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Creates a user directly in the database (as `mfuko user add` does).
+    pub async fn add_user(&self, email: &str, password: &str, role: Role) -> Id {
+        let hash = mfuko::auth::hash_password(password).expect("hash");
+        let mut tx = self.db.writer().begin().await.expect("begin");
+        let new_user = NewUser {
+            email,
+            name: email,
+            phone: None,
+            role,
+            password_hash: &hash,
+        };
+        let user = users::insert(&mut tx, &new_user)
+            .await
+            .expect("insert user");
+        tx.commit().await.expect("commit");
+        user.id
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let body = serde_json::json!({ "email": email, "password": password });
+        let reply = self
+            .request(Method::POST, "/api/v1/auth/login", None, Some(body))
+            .await;
+        let body = reply.expect(StatusCode::OK);
+        body["token"]
+            .as_str()
+            .expect("token in login reply")
+            .to_owned()
+    }
+
+    /// A new landlord, logged in: `(id, token)`.
+    pub async fn landlord(&self, email: &str) -> (Id, String) {
+        let id = self.add_user(email, "secret-pw", Role::Landlord).await;
+        (id, self.login(email, "secret-pw").await)
+    }
+
+    /// A new admin, logged in.
+    pub async fn admin(&self, email: &str) -> String {
+        self.add_user(email, "admin-pw", Role::Admin).await;
+        self.login(email, "admin-pw").await
+    }
+}
+
+/// Generates `sqlite::<test>` and `postgres::<test>` tests that each run
+/// `async fn <test>(app: TestApp)` against a fresh server on that database.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($test:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite)
+                        .await
+                        .expect("SQLite is always available");
+                    super::$test(app).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
+                        super::$test(app).await;
+                    }
+                }
+            )+
+        }
+    };
+}

@@ -1,0 +1,6 @@
+//! Black-box tests of the HTTP API, each run on SQLite and on PostgreSQL.
+
+mod helpers;
+mod pg_cluster;
+
+mod auth;

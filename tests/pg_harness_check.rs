@@ -1,0 +1,2 @@
+#[path = "api/pg_cluster.rs"]
+mod pg_cluster;
