@@ -248,10 +248,7 @@ impl Book<'_> {
             pick_weighted(&mut self.rng, METHODS)
         };
         let paid_at = local_instant(self.clock.tz, date, daytime(&mut self.rng));
-        let status = if method != PaymentMethod::Cash
-            && paid_at + Duration::days(2) > self.clock.cutoff
-            && chance(&mut self.rng, 300)
-        {
+        let status = if pending(&mut self.rng, self.clock, paid_at, method) {
             PaymentStatus::Pending
         } else {
             PaymentStatus::Confirmed
@@ -339,6 +336,17 @@ fn payment_row(
         paid_on,
         received_at,
     })
+}
+
+/// Whether a payment this close to the cutoff is still unconfirmed: some
+/// M-Pesa confirmations of the last days, and bank transfers still clearing.
+fn pending(rng: &mut Rng, clock: &Clock, paid_at: DateTime<Utc>, method: PaymentMethod) -> bool {
+    let age = clock.cutoff - paid_at;
+    match method {
+        PaymentMethod::Mpesa => age < Duration::days(3) && chance(rng, 400),
+        PaymentMethod::Bank => age < Duration::days(7) && chance(rng, 500),
+        PaymentMethod::Cash => false,
+    }
 }
 
 /// Seconds after local midnight between 06:30 and 22:30, when people pay.

@@ -490,3 +490,32 @@ fn zz_print_stats() {
         }
     }
 }
+
+#[test]
+fn zz_print_current() {
+    for d in [1, 2, 3, 6, 10, 20, 28] {
+        let today = date(2025, 7, d);
+        let data = generate_as_of(&SeedSpec::small(period("2025-07")), Nairobi, today);
+        let this_month: Vec<&PaymentRow> = data
+            .payments
+            .iter()
+            .filter(|p| p.paid_on >= date(2025, 7, 1))
+            .collect();
+        println!(
+            "day {d}: this month {} payments, pending {} (all pending {}), rent charges this month {}",
+            this_month.len(),
+            this_month
+                .iter()
+                .filter(|p| p.status == PaymentStatus::Pending)
+                .count(),
+            data.payments
+                .iter()
+                .filter(|p| p.status == PaymentStatus::Pending)
+                .count(),
+            data.charges
+                .iter()
+                .filter(|c| c.period == period("2025-07") && c.kind == ChargeKind::Rent)
+                .count()
+        );
+    }
+}

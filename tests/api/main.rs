@@ -4,3 +4,4 @@ mod helpers;
 mod pg_cluster;
 
 mod auth;
+mod cli;
