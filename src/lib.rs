@@ -9,5 +9,6 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod reports;
 pub mod startup;
 pub mod telemetry;

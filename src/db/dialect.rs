@@ -18,3 +18,13 @@ pub async fn resync_identities(tx: &mut WriteTx, tables: &[&str]) -> sqlx::Resul
     }
     Ok(())
 }
+
+/// SQL for the `YYYY-MM` month of a date column (`DATE` on PostgreSQL, ISO
+/// text on SQLite).
+pub fn month_of(postgres: bool, column: &str) -> String {
+    if postgres {
+        format!("to_char({column}, 'YYYY-MM')")
+    } else {
+        format!("substr({column}, 1, 7)")
+    }
+}

@@ -17,6 +17,7 @@ pub mod leases;
 pub mod page;
 pub mod payments;
 pub mod properties;
+pub mod reports;
 pub mod tenants;
 pub mod tokens;
 pub mod units;
@@ -243,6 +244,10 @@ pub struct PoolStats {
 }
 
 impl Pool {
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Pool::Postgres(_))
+    }
+
     fn stats(&self) -> PoolStats {
         dispatch!(self, p => PoolStats {
             size: p.size(),

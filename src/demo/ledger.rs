@@ -190,10 +190,16 @@ impl Book<'_> {
         }
     }
 
-    /// A date from five days before the due date to the end of the grace period.
+    /// A date by the end of the grace period: one in five pays up to five
+    /// days early, the rest on the due date or within the grace days.
     fn on_time(&mut self, due: NaiveDate, grace_end: NaiveDate) -> NaiveDate {
         let span = (grace_end - due).num_days();
-        due + Duration::days(self.rng.random_range(-5..=span))
+        let offset = if chance(&mut self.rng, 200) {
+            self.rng.random_range(-5..=-1)
+        } else {
+            self.rng.random_range(0..=span)
+        };
+        due + Duration::days(offset)
     }
 
     /// Half of late months draw a fee (5 % of rent, at least KES 500), charged
@@ -343,7 +349,7 @@ fn payment_row(
 fn pending(rng: &mut Rng, clock: &Clock, paid_at: DateTime<Utc>, method: PaymentMethod) -> bool {
     let age = clock.cutoff - paid_at;
     match method {
-        PaymentMethod::Mpesa => age < Duration::days(3) && chance(rng, 400),
+        PaymentMethod::Mpesa => age < Duration::days(4) && chance(rng, 400),
         PaymentMethod::Bank => age < Duration::days(7) && chance(rng, 500),
         PaymentMethod::Cash => false,
     }

@@ -54,6 +54,12 @@ impl std::ops::Add for Money {
     }
 }
 
+impl std::ops::AddAssign for Money {
+    fn add_assign(&mut self, rhs: Money) {
+        self.0 += rhs.0;
+    }
+}
+
 impl std::ops::Sub for Money {
     type Output = Money;
     fn sub(self, rhs: Money) -> Money {

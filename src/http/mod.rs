@@ -9,6 +9,7 @@ mod leases;
 mod ops;
 mod payments;
 mod properties;
+mod reports;
 mod tenants;
 
 use std::{sync::Arc, time::Duration};
@@ -53,7 +54,8 @@ pub fn router(state: AppState) -> Router {
         .merge(tenants::router())
         .merge(leases::router())
         .merge(charges::router())
-        .merge(payments::router());
+        .merge(payments::router())
+        .merge(reports::router());
     Router::new()
         .nest("/api/v1", api)
         .merge(ops::router())

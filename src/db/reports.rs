@@ -1,0 +1,383 @@
+//! The report queries: SQL aggregates over the `landlord_id` indexes, returning
+//! small grouped row sets. No rows are loaded just to be summed in Rust.
+//!
+//! PostgreSQL's `SUM(bigint)` is `numeric`, hence the `CAST(… AS BIGINT)` that
+//! both engines accept.
+
+use chrono::NaiveDate;
+
+use crate::db::{Reader, dialect, dispatch};
+use crate::domain::{Id, Money, PaymentMethod, PaymentStatus, Period};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OccupancyRow {
+    pub property_id: Id,
+    pub name: String,
+    pub total_units: i64,
+    pub available: i64,
+    pub occupied: i64,
+}
+
+/// Billed (charges) or collected (payments) per property and month.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MonthlyAmount {
+    /// `None` for payments not allocated to a lease.
+    pub property_id: Option<Id>,
+    pub month: String,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CollectedByMethod {
+    pub method: PaymentMethod,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PaymentGroup {
+    pub status: PaymentStatus,
+    pub method: PaymentMethod,
+    pub count: i64,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RecentPayment {
+    pub id: Id,
+    pub lease_id: Option<Id>,
+    pub property_id: Option<Id>,
+    pub amount: Money,
+    pub method: PaymentMethod,
+    pub status: PaymentStatus,
+    pub reference: Option<String>,
+    pub payer: Option<String>,
+    pub paid_on: NaiveDate,
+}
+
+/// One lease's open charges after FIFO allocation of its confirmed payments,
+/// split by age.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ArrearsRow {
+    pub lease_id: Id,
+    pub property_id: Id,
+    pub unit_label: String,
+    pub tenant_name: String,
+    pub grace_days: i32,
+    pub not_yet_due: Money,
+    pub days_0_30: Money,
+    pub days_31_60: Money,
+    pub days_61_90: Money,
+    pub days_90_plus: Money,
+    /// The oldest open charge that is due (`None` when only not-yet-due remains).
+    pub oldest_due: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Credits {
+    /// Confirmed payments beyond what the leases were charged (prepayments).
+    pub prepaid: Money,
+    /// Confirmed payments not allocated to any lease.
+    pub unallocated: Money,
+}
+
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct PendingTotals {
+    pub count: i64,
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Counts {
+    pub properties: i64,
+    pub units: i64,
+    pub active_tenants: i64,
+    pub active_leases: i64,
+}
+
+/// Units per property: available (not off-market) and occupied (an active
+/// lease covering `today`).
+pub async fn occupancy(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    today: NaiveDate,
+) -> sqlx::Result<Vec<OccupancyRow>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT p.id AS property_id, p.name, COUNT(u.id) AS total_units, \
+                COALESCE(SUM(CASE WHEN NOT u.off_market THEN 1 ELSE 0 END), 0) AS available, \
+                COALESCE(SUM(CASE WHEN NOT u.off_market AND EXISTS ( \
+                    SELECT 1 FROM leases l WHERE l.unit_id = u.id AND l.status = 'active' \
+                      AND l.start_date <= $2 AND (l.end_date IS NULL OR l.end_date >= $2) \
+                ) THEN 1 ELSE 0 END), 0) AS occupied \
+         FROM properties p LEFT JOIN units u ON u.property_id = p.id \
+         WHERE p.landlord_id = $1 AND ($3 IS NULL OR p.id = $3) \
+         GROUP BY p.id, p.name ORDER BY p.id",
+    )
+    .bind(landlord)
+    .bind(today)
+    .bind(property)
+    .fetch_all(p)
+    .await)
+}
+
+/// Non-void charges due in `[from, to]`, per property and month of due date.
+pub async fn billed_by_property_month(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sqlx::Result<Vec<MonthlyAmount>> {
+    let month = dialect::month_of(db.pool().is_postgres(), "due_date");
+    let sql = format!(
+        "SELECT property_id, {month} AS month, CAST(SUM(amount) AS BIGINT) AS amount FROM charges \
+         WHERE landlord_id = $1 AND due_date >= $2 AND due_date <= $3 AND NOT void \
+           AND ($4 IS NULL OR property_id = $4) \
+         GROUP BY property_id, {month}"
+    );
+    dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(landlord)
+        .bind(from)
+        .bind(to)
+        .bind(property)
+        .fetch_all(p)
+        .await)
+}
+
+/// Confirmed payments paid in `[from, to]`, per property and month.
+pub async fn collected_by_property_month(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sqlx::Result<Vec<MonthlyAmount>> {
+    let month = dialect::month_of(db.pool().is_postgres(), "paid_on");
+    let sql = format!(
+        "SELECT property_id, {month} AS month, CAST(SUM(amount) AS BIGINT) AS amount FROM payments \
+         WHERE landlord_id = $1 AND paid_on >= $2 AND paid_on <= $3 AND status = 'confirmed' \
+           AND ($4 IS NULL OR property_id = $4) \
+         GROUP BY property_id, {month}"
+    );
+    dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(landlord)
+        .bind(from)
+        .bind(to)
+        .bind(property)
+        .fetch_all(p)
+        .await)
+}
+
+/// Confirmed payments paid in `[from, to]`, per method.
+pub async fn collected_by_method(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sqlx::Result<Vec<CollectedByMethod>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT method, CAST(SUM(amount) AS BIGINT) AS amount FROM payments \
+         WHERE landlord_id = $1 AND paid_on >= $2 AND paid_on <= $3 AND status = 'confirmed' \
+           AND ($4 IS NULL OR property_id = $4) \
+         GROUP BY method ORDER BY method",
+    )
+    .bind(landlord)
+    .bind(from)
+    .bind(to)
+    .bind(property)
+    .fetch_all(p)
+    .await)
+}
+
+/// Payments paid in `[from, to]` (optionally of one status), counted and summed
+/// per status and method.
+pub async fn payment_groups(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    status: Option<PaymentStatus>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sqlx::Result<Vec<PaymentGroup>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT status, method, COUNT(*) AS count, CAST(SUM(amount) AS BIGINT) AS amount \
+         FROM payments \
+         WHERE landlord_id = $1 AND paid_on >= $2 AND paid_on <= $3 \
+           AND ($4 IS NULL OR property_id = $4) AND ($5 IS NULL OR status = $5) \
+         GROUP BY status, method ORDER BY status, method",
+    )
+    .bind(landlord)
+    .bind(from)
+    .bind(to)
+    .bind(property)
+    .bind(status)
+    .fetch_all(p)
+    .await)
+}
+
+/// The latest payments in `[from, to]`, newest first.
+pub async fn recent_payments(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    status: Option<PaymentStatus>,
+    from: NaiveDate,
+    to: NaiveDate,
+    limit: i64,
+) -> sqlx::Result<Vec<RecentPayment>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT id, lease_id, property_id, amount, method, status, reference, payer, paid_on \
+         FROM payments \
+         WHERE landlord_id = $1 AND paid_on >= $2 AND paid_on <= $3 \
+           AND ($4 IS NULL OR property_id = $4) AND ($5 IS NULL OR status = $5) \
+         ORDER BY paid_on DESC, id DESC LIMIT $6",
+    )
+    .bind(landlord)
+    .bind(from)
+    .bind(to)
+    .bind(property)
+    .bind(status)
+    .bind(limit)
+    .fetch_all(p)
+    .await)
+}
+
+/// Open balances per lease as of `as_of`, FIFO: each lease's confirmed payments
+/// paid by `as_of` settle its charges oldest first (by due date, then id). The
+/// charges considered are those due by `as_of` and those of `as_of`'s billing
+/// period or earlier that fall due later (reported as not yet due). A running
+/// sum per lease does the allocation in one pass: a charge is open by as much
+/// as the running total exceeds what was paid.
+pub async fn arrears(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    as_of: NaiveDate,
+) -> sqlx::Result<Vec<ArrearsRow>> {
+    let day = chrono::Days::new;
+    let limit_30 = as_of.checked_sub_days(day(30)).unwrap_or(NaiveDate::MIN);
+    let limit_60 = as_of.checked_sub_days(day(60)).unwrap_or(NaiveDate::MIN);
+    let limit_90 = as_of.checked_sub_days(day(90)).unwrap_or(NaiveDate::MIN);
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "WITH paid AS ( \
+             SELECT lease_id, SUM(amount) AS paid FROM payments \
+             WHERE landlord_id = $1 AND lease_id IS NOT NULL AND status = 'confirmed' \
+               AND paid_on <= $2 AND ($7 IS NULL OR property_id = $7) \
+             GROUP BY lease_id), \
+         owed AS ( \
+             SELECT lease_id, due_date, amount, \
+                    SUM(amount) OVER (PARTITION BY lease_id ORDER BY due_date, id \
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running \
+             FROM charges \
+             WHERE landlord_id = $1 AND NOT void AND (due_date <= $2 OR period <= $3) \
+               AND ($7 IS NULL OR property_id = $7)), \
+         open AS ( \
+             SELECT o.lease_id, o.due_date, \
+                    CASE WHEN o.running - COALESCE(p.paid, 0) >= o.amount THEN o.amount \
+                         ELSE o.running - COALESCE(p.paid, 0) END AS amount \
+             FROM owed o LEFT JOIN paid p ON p.lease_id = o.lease_id \
+             WHERE o.running - COALESCE(p.paid, 0) > 0) \
+         SELECT l.id AS lease_id, l.property_id, u.label AS unit_label, t.name AS tenant_name, \
+                l.grace_days, \
+                CAST(SUM(CASE WHEN o.due_date > $2 THEN o.amount ELSE 0 END) AS BIGINT) AS not_yet_due, \
+                CAST(SUM(CASE WHEN o.due_date <= $2 AND o.due_date >= $4 THEN o.amount ELSE 0 END) AS BIGINT) AS days_0_30, \
+                CAST(SUM(CASE WHEN o.due_date < $4 AND o.due_date >= $5 THEN o.amount ELSE 0 END) AS BIGINT) AS days_31_60, \
+                CAST(SUM(CASE WHEN o.due_date < $5 AND o.due_date >= $6 THEN o.amount ELSE 0 END) AS BIGINT) AS days_61_90, \
+                CAST(SUM(CASE WHEN o.due_date < $6 THEN o.amount ELSE 0 END) AS BIGINT) AS days_90_plus, \
+                MIN(CASE WHEN o.due_date <= $2 THEN o.due_date END) AS oldest_due \
+         FROM open o \
+         JOIN leases l ON l.id = o.lease_id \
+         JOIN units u ON u.id = l.unit_id \
+         JOIN tenants t ON t.id = l.tenant_id \
+         GROUP BY l.id, l.property_id, u.label, t.name, l.grace_days \
+         ORDER BY l.id",
+    )
+    .bind(landlord)
+    .bind(as_of)
+    .bind(Period::containing(as_of))
+    .bind(limit_30)
+    .bind(limit_60)
+    .bind(limit_90)
+    .bind(property)
+    .fetch_all(p)
+    .await)
+}
+
+/// Money received but owed nothing (yet) as of `as_of`: per-lease payments
+/// beyond the charges considered by [`arrears`], and unallocated payments.
+pub async fn credits(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    as_of: NaiveDate,
+) -> sqlx::Result<Credits> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "WITH paid AS ( \
+             SELECT lease_id, SUM(amount) AS paid FROM payments \
+             WHERE landlord_id = $1 AND lease_id IS NOT NULL AND status = 'confirmed' \
+               AND paid_on <= $2 AND ($4 IS NULL OR property_id = $4) \
+             GROUP BY lease_id), \
+         owed AS ( \
+             SELECT lease_id, SUM(amount) AS owed FROM charges \
+             WHERE landlord_id = $1 AND NOT void AND (due_date <= $2 OR period <= $3) \
+               AND ($4 IS NULL OR property_id = $4) \
+             GROUP BY lease_id) \
+         SELECT \
+             CAST(COALESCE((SELECT SUM(p.paid - COALESCE(o.owed, 0)) FROM paid p \
+                  LEFT JOIN owed o ON o.lease_id = p.lease_id \
+                  WHERE p.paid > COALESCE(o.owed, 0)), 0) AS BIGINT) AS prepaid, \
+             CAST(COALESCE((SELECT SUM(amount) FROM payments \
+                  WHERE landlord_id = $1 AND lease_id IS NULL AND status = 'confirmed' \
+                    AND paid_on <= $2 AND $4 IS NULL), 0) AS BIGINT) AS unallocated",
+    )
+    .bind(landlord)
+    .bind(as_of)
+    .bind(Period::containing(as_of))
+    .bind(property)
+    .fetch_one(p)
+    .await)
+}
+
+/// Payments awaiting confirmation, whatever their date.
+pub async fn pending(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+) -> sqlx::Result<PendingTotals> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT COUNT(*) AS count, CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount FROM payments \
+         WHERE landlord_id = $1 AND status = 'pending' AND ($2 IS NULL OR property_id = $2)",
+    )
+    .bind(landlord)
+    .bind(property)
+    .fetch_one(p)
+    .await)
+}
+
+/// Headline counts for the dashboard; leases count as active on `today`.
+pub async fn counts(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    today: NaiveDate,
+) -> sqlx::Result<Counts> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT \
+           (SELECT COUNT(*) FROM properties WHERE landlord_id = $1 AND ($2 IS NULL OR id = $2)) AS properties, \
+           (SELECT COUNT(*) FROM units WHERE landlord_id = $1 AND ($2 IS NULL OR property_id = $2)) AS units, \
+           (SELECT COUNT(DISTINCT l.tenant_id) FROM leases l \
+              WHERE l.landlord_id = $1 AND l.status = 'active' AND l.start_date <= $3 \
+                AND (l.end_date IS NULL OR l.end_date >= $3) \
+                AND ($2 IS NULL OR l.property_id = $2)) AS active_tenants, \
+           (SELECT COUNT(*) FROM leases l \
+              WHERE l.landlord_id = $1 AND l.status = 'active' AND l.start_date <= $3 \
+                AND (l.end_date IS NULL OR l.end_date >= $3) \
+                AND ($2 IS NULL OR l.property_id = $2)) AS active_leases",
+    )
+    .bind(landlord)
+    .bind(property)
+    .bind(today)
+    .fetch_one(p)
+    .await)
+}

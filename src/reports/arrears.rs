@@ -1,0 +1,134 @@
+//! Arrears as of a date: each lease's open balance after FIFO allocation of its
+//! confirmed payments to its oldest charges, aged by days past due.
+//!
+//! Buckets: `not_yet_due` (charged for the current period, due later — shown
+//! apart, not arrears), `0–30`, `31–60`, `61–90`, `90+` days past the due date.
+//! A lease is listed when it is in arrears (a positive balance due). Money paid
+//! beyond what was charged (prepayments) and money not allocated to a lease are
+//! reported apart, never netted against other leases' arrears.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::db::{Database, reports, reports::ArrearsRow};
+use crate::domain::{Id, Money};
+use crate::error::AppResult;
+use crate::reports::Scope;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ArrearsReport {
+    pub as_of: NaiveDate,
+    pub property_id: Option<Id>,
+    pub summary: ArrearsSummary,
+    /// Leases in arrears, largest balance first.
+    pub leases: Vec<LeaseArrears>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ArrearsSummary {
+    /// Total due and unpaid (the sum of the aged buckets).
+    pub total_arrears: Money,
+    pub leases_in_arrears: i64,
+    pub buckets: Buckets,
+    /// Charged for the current period but not yet due.
+    pub not_yet_due: Money,
+    /// Paid beyond the charges so far (credit on leases).
+    pub prepayments: Money,
+    /// Confirmed payments not matched to any lease.
+    pub unallocated: Money,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Buckets {
+    #[serde(rename = "0_30")]
+    pub days_0_30: Money,
+    #[serde(rename = "31_60")]
+    pub days_31_60: Money,
+    #[serde(rename = "61_90")]
+    pub days_61_90: Money,
+    #[serde(rename = "90_plus")]
+    pub days_90_plus: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeaseArrears {
+    pub lease_id: Id,
+    pub property_id: Id,
+    pub unit: String,
+    pub tenant: String,
+    pub balance: Money,
+    pub buckets: Buckets,
+    pub not_yet_due: Money,
+    pub oldest_due: Option<NaiveDate>,
+    pub days_overdue: i64,
+    /// Past the due date plus the lease's grace days.
+    pub overdue: bool,
+}
+
+impl Buckets {
+    pub fn total(&self) -> Money {
+        self.days_0_30 + self.days_31_60 + self.days_61_90 + self.days_90_plus
+    }
+
+    fn add(&mut self, other: &Buckets) {
+        self.days_0_30 += other.days_0_30;
+        self.days_31_60 += other.days_31_60;
+        self.days_61_90 += other.days_61_90;
+        self.days_90_plus += other.days_90_plus;
+    }
+}
+
+impl LeaseArrears {
+    fn new(row: ArrearsRow, as_of: NaiveDate) -> LeaseArrears {
+        let buckets = Buckets {
+            days_0_30: row.days_0_30,
+            days_31_60: row.days_31_60,
+            days_61_90: row.days_61_90,
+            days_90_plus: row.days_90_plus,
+        };
+        let days_overdue = row.oldest_due.map_or(0, |due| (as_of - due).num_days());
+        LeaseArrears {
+            lease_id: row.lease_id,
+            property_id: row.property_id,
+            unit: row.unit_label,
+            tenant: row.tenant_name,
+            balance: buckets.total(),
+            buckets,
+            not_yet_due: row.not_yet_due,
+            oldest_due: row.oldest_due,
+            days_overdue,
+            overdue: days_overdue > i64::from(row.grace_days),
+        }
+    }
+}
+
+pub async fn compute(db: &Database, scope: Scope, as_of: NaiveDate) -> AppResult<ArrearsReport> {
+    let reader = scope.reader(db);
+    let (rows, credits) = tokio::try_join!(
+        reports::arrears(reader, scope.landlord, scope.property, as_of),
+        reports::credits(reader, scope.landlord, scope.property, as_of),
+    )?;
+    let mut summary = ArrearsSummary {
+        prepayments: credits.prepaid,
+        unallocated: credits.unallocated,
+        ..ArrearsSummary::default()
+    };
+    let mut leases = Vec::new();
+    for row in rows {
+        let lease = LeaseArrears::new(row, as_of);
+        summary.not_yet_due += lease.not_yet_due;
+        if lease.balance.is_positive() {
+            summary.buckets.add(&lease.buckets);
+            summary.leases_in_arrears += 1;
+            leases.push(lease);
+        }
+    }
+    summary.total_arrears = summary.buckets.total();
+    leases.sort_by(|a, b| b.balance.cmp(&a.balance).then(a.lease_id.cmp(&b.lease_id)));
+    Ok(ArrearsReport {
+        as_of,
+        property_id: scope.property,
+        summary,
+        leases,
+    })
+}

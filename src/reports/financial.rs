@@ -1,0 +1,143 @@
+//! Financial report over a date range: billed (non-void charges due in the
+//! range), collected (confirmed payments paid in the range), outstanding
+//! (billed − collected; negative when arrears from earlier were collected),
+//! collection % (collected ÷ billed); by property, by month and by method.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::db::{Database, reports, reports::MonthlyAmount};
+use crate::domain::{Id, Money, PaymentMethod, Period};
+use crate::error::AppResult;
+use crate::reports::{DateRange, Scope, percent};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FinancialReport {
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub property_id: Option<Id>,
+    pub total: Totals,
+    /// One entry per property with activity; `property_id: null` holds
+    /// payments not allocated to a lease.
+    pub by_property: Vec<PropertyTotals>,
+    /// Every calendar month the range touches, with or without activity.
+    pub by_month: Vec<MonthTotals>,
+    pub by_method: Vec<MethodTotal>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Totals {
+    pub billed: Money,
+    pub collected: Money,
+    pub outstanding: Money,
+    pub collection_pct: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PropertyTotals {
+    pub property_id: Option<Id>,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonthTotals {
+    pub month: Period,
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MethodTotal {
+    pub method: PaymentMethod,
+    pub collected: Money,
+}
+
+impl Totals {
+    pub fn new(billed: Money, collected: Money) -> Totals {
+        Totals {
+            billed,
+            collected,
+            outstanding: billed - collected,
+            collection_pct: percent(collected.minor(), billed.minor()),
+        }
+    }
+}
+
+pub async fn compute(db: &Database, scope: Scope, range: DateRange) -> AppResult<FinancialReport> {
+    let reader = scope.reader(db);
+    let (billed, collected, methods) = tokio::try_join!(
+        reports::billed_by_property_month(
+            reader,
+            scope.landlord,
+            scope.property,
+            range.from,
+            range.to
+        ),
+        reports::collected_by_property_month(
+            reader,
+            scope.landlord,
+            scope.property,
+            range.from,
+            range.to
+        ),
+        reports::collected_by_method(reader, scope.landlord, scope.property, range.from, range.to),
+    )?;
+    Ok(assemble(scope, range, &billed, &collected, methods))
+}
+
+/// Folds the per-(property, month) sums into the report's three views.
+pub(crate) fn assemble(
+    scope: Scope,
+    range: DateRange,
+    billed: &[MonthlyAmount],
+    collected: &[MonthlyAmount],
+    methods: Vec<reports::CollectedByMethod>,
+) -> FinancialReport {
+    let mut by_property: BTreeMap<Option<Id>, (Money, Money)> = BTreeMap::new();
+    let mut by_month: BTreeMap<String, (Money, Money)> = range
+        .months()
+        .into_iter()
+        .map(|month| (month.to_string(), (Money::ZERO, Money::ZERO)))
+        .collect();
+    for row in billed {
+        by_property.entry(row.property_id).or_default().0 += row.amount;
+        by_month.entry(row.month.clone()).or_default().0 += row.amount;
+    }
+    for row in collected {
+        by_property.entry(row.property_id).or_default().1 += row.amount;
+        by_month.entry(row.month.clone()).or_default().1 += row.amount;
+    }
+    let total_billed = by_property.values().map(|sums| sums.0).sum();
+    let total_collected = by_property.values().map(|sums| sums.1).sum();
+    FinancialReport {
+        from: range.from,
+        to: range.to,
+        property_id: scope.property,
+        total: Totals::new(total_billed, total_collected),
+        by_property: by_property
+            .into_iter()
+            .map(|(property_id, (billed, collected))| PropertyTotals {
+                property_id,
+                totals: Totals::new(billed, collected),
+            })
+            .collect(),
+        by_month: by_month
+            .into_iter()
+            .filter_map(|(month, (billed, collected))| {
+                Some(MonthTotals {
+                    month: month.parse().ok()?,
+                    totals: Totals::new(billed, collected),
+                })
+            })
+            .collect(),
+        by_method: methods
+            .into_iter()
+            .map(|row| MethodTotal {
+                method: row.method,
+                collected: row.amount,
+            })
+            .collect(),
+    }
+}

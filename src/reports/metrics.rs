@@ -1,0 +1,181 @@
+//! Payment metrics for the dashboard: this month against last month, pending
+//! money, overdue leases, a 12-month billed-vs-collected series, top debtors.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::db::{Database, reports, reports::MonthlyAmount};
+use crate::domain::{Id, Money, Period};
+use crate::error::AppResult;
+use crate::reports::{
+    DateRange, Scope,
+    arrears::{self, ArrearsReport},
+    financial::{self, FinancialReport, MonthTotals},
+    payments::CountAmount,
+    percent,
+};
+
+/// Months in the billed-vs-collected series, the current one included.
+pub const SERIES_MONTHS: u32 = 12;
+pub const TOP_DEBTORS: usize = 5;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PaymentMetrics {
+    pub as_of: NaiveDate,
+    pub month: Period,
+    /// Confirmed payments paid this calendar month.
+    pub collected_this_month: Money,
+    pub collected_last_month: Money,
+    /// Change against last month; `null` when last month collected nothing.
+    pub collected_change_pct: Option<f64>,
+    /// Non-void charges due this calendar month (including later this month).
+    pub billed_this_month: Money,
+    pub collection_pct: Option<f64>,
+    pub pending: CountAmount,
+    /// Leases with money past its due date plus grace days.
+    pub overdue_leases: i64,
+    pub monthly: Vec<MonthTotals>,
+    pub top_debtors: Vec<Debtor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Debtor {
+    pub lease_id: Id,
+    pub tenant: String,
+    pub unit: String,
+    pub balance: Money,
+    pub days_overdue: i64,
+}
+
+/// The raw monthly sums the metrics and the dashboard share.
+pub(crate) struct Series {
+    pub range: DateRange,
+    pub billed: Vec<MonthlyAmount>,
+    pub collected: Vec<MonthlyAmount>,
+}
+
+impl Series {
+    /// The series window: the first day of the month `SERIES_MONTHS - 1`
+    /// before `today`'s, to the last day of `today`'s month.
+    pub(crate) async fn load(db: &Database, scope: Scope, today: NaiveDate) -> AppResult<Series> {
+        let this_month = Period::containing(today);
+        let first = (1..SERIES_MONTHS).fold(this_month, |month, _| month.prev());
+        let range = DateRange::new(first.first_day(), this_month.last_day())?;
+        let reader = scope.reader(db);
+        let (billed, collected) = tokio::try_join!(
+            reports::billed_by_property_month(
+                reader,
+                scope.landlord,
+                scope.property,
+                range.from,
+                range.to
+            ),
+            reports::collected_by_property_month(
+                reader,
+                scope.landlord,
+                scope.property,
+                range.from,
+                range.to
+            ),
+        )?;
+        Ok(Series {
+            range,
+            billed,
+            collected,
+        })
+    }
+
+    /// The financial report of one month of the series (methods come apart).
+    pub(crate) fn month(
+        &self,
+        scope: Scope,
+        month: Period,
+        methods: Vec<reports::CollectedByMethod>,
+    ) -> AppResult<FinancialReport> {
+        let key = month.to_string();
+        let of_month = |rows: &[MonthlyAmount]| -> Vec<MonthlyAmount> {
+            rows.iter()
+                .filter(|row| row.month == key)
+                .cloned()
+                .collect()
+        };
+        let range = DateRange::new(month.first_day(), month.last_day())?;
+        Ok(financial::assemble(
+            scope,
+            range,
+            &of_month(&self.billed),
+            &of_month(&self.collected),
+            methods,
+        ))
+    }
+}
+
+pub async fn compute(db: &Database, scope: Scope, today: NaiveDate) -> AppResult<PaymentMetrics> {
+    let (series, arrears, pending) = tokio::try_join!(
+        Series::load(db, scope, today),
+        arrears::compute(db, scope, today),
+        pending(db, scope),
+    )?;
+    Ok(from_parts(scope, today, &series, &arrears, pending))
+}
+
+pub(crate) async fn pending(db: &Database, scope: Scope) -> AppResult<CountAmount> {
+    let totals = reports::pending(scope.reader(db), scope.landlord, scope.property).await?;
+    Ok(CountAmount {
+        count: totals.count,
+        amount: totals.amount,
+    })
+}
+
+pub(crate) fn from_parts(
+    scope: Scope,
+    today: NaiveDate,
+    series: &Series,
+    arrears: &ArrearsReport,
+    pending: CountAmount,
+) -> PaymentMetrics {
+    let monthly = financial::assemble(
+        scope,
+        series.range,
+        &series.billed,
+        &series.collected,
+        Vec::new(),
+    )
+    .by_month;
+    let this_month = Period::containing(today);
+    let totals_of = |month: Period| {
+        monthly
+            .iter()
+            .find(|entry| entry.month == month)
+            .map(|entry| entry.totals)
+            .unwrap_or_default()
+    };
+    let (now, last) = (totals_of(this_month), totals_of(this_month.prev()));
+    PaymentMetrics {
+        as_of: today,
+        month: this_month,
+        collected_this_month: now.collected,
+        collected_last_month: last.collected,
+        collected_change_pct: percent(
+            now.collected.minor() - last.collected.minor(),
+            last.collected.minor(),
+        ),
+        billed_this_month: now.billed,
+        collection_pct: now.collection_pct,
+        pending,
+        overdue_leases: arrears.leases.iter().filter(|lease| lease.overdue).count() as i64,
+        top_debtors: arrears
+            .leases
+            .iter()
+            .take(TOP_DEBTORS)
+            .map(|lease| Debtor {
+                lease_id: lease.lease_id,
+                tenant: lease.tenant.clone(),
+                unit: lease.unit.clone(),
+                balance: lease.balance,
+                days_overdue: lease.days_overdue,
+            })
+            .collect(),
+        monthly,
+    }
+}

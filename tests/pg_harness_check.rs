@@ -1,2 +1,0 @@
-#[path = "api/pg_cluster.rs"]
-mod pg_cluster;
