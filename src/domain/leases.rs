@@ -132,14 +132,21 @@ pub async fn create(db: &Database, landlord: Id, input: CreateLease) -> AppResul
             "the unit already has an active lease",
         ));
     }
+    // Two creations racing for one unit both pass the check above (neither
+    // sees the other's uncommitted lease); the partial unique index decides,
+    // and its violation must read as "occupied", not as a reused account_ref.
     let created = leases::insert(&mut tx, landlord, &lease)
         .await
         .map_err(|err| {
-            duplicate(
-                err,
-                "duplicate_account_ref",
-                "account_ref is already in use",
-            )
+            if names_account_ref(&err) {
+                duplicate(
+                    err,
+                    "duplicate_account_ref",
+                    "account_ref is already in use",
+                )
+            } else {
+                duplicate(err, "unit_occupied", "the unit already has an active lease")
+            }
         })?
         .ok_or(AppError::NotFound("unit"))?;
     if created.deposit.is_positive() {
@@ -154,6 +161,18 @@ pub async fn create(db: &Database, landlord: Id, input: CreateLease) -> AppResul
     }
     tx.commit().await?;
     Ok(created)
+}
+
+/// Whether a database error is about `leases.account_ref` (PostgreSQL names
+/// the constraint `leases_account_ref_key`; SQLite's message names the column).
+fn names_account_ref(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db
+            .constraint()
+            .unwrap_or_else(|| db.message())
+            .contains("account_ref"),
+        _ => false,
+    }
 }
 
 pub async fn update(

@@ -84,11 +84,13 @@ struct SecretParam {
 /// Daraja cannot sign its callbacks, so the registered confirmation URL carries
 /// a shared secret, as the `X-Mpesa-Secret` header or a `secret` query
 /// parameter. Request logs record the route, never the query, so it does not leak.
+/// The body is looked at only once the secret checks out: without it, every
+/// request is a 401, whatever it carries.
 async fn mpesa_c2b(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(param): Query<SecretParam>,
-    Json(body): Json<mpesa::C2bConfirmation>,
+    body: Result<Json<mpesa::C2bConfirmation>, AppError>,
 ) -> AppResult<Json<Value>> {
     let expected = state
         .settings
@@ -105,6 +107,7 @@ async fn mpesa_c2b(
     if !bool::from(presented.as_bytes().ct_eq(expected.expose().as_bytes())) {
         return Err(AppError::Unauthorized);
     }
+    let Json(body) = body?;
     let outcome = mpesa::confirm(&state.db, body, state.tz).await?;
     tracing::info!(?outcome, "mpesa c2b confirmation");
     Ok(Json(json!({ "ResultCode": 0, "ResultDesc": "Accepted" })))

@@ -104,6 +104,11 @@ impl Reply {
 }
 
 impl TestApp {
+    /// The absolute URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
     pub async fn request(
         &self,
         method: Method,
@@ -111,15 +116,18 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.address));
+        let mut request = self.client.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         if let Some(body) = body {
             request = request.json(&body);
         }
+        self.send(request).await
+    }
+
+    /// Sends a hand-built request (raw bodies, custom headers) and reads the reply.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         let response = request.send().await.expect("request reaches the server");
         let status = response.status();
         let text = response.text().await.expect("response body");
@@ -147,6 +155,29 @@ impl TestApp {
 
     pub async fn delete(&self, path: &str, token: &str) -> Reply {
         self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// POSTs `body` to `path`, expecting 201 Created; returns the created row.
+    pub async fn create(&self, path: &str, token: &str, body: Value) -> Value {
+        let reply = self.post(path, token, body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "POST {path}: {}",
+            reply.body
+        );
+        reply.body
+    }
+
+    /// The items of a list endpoint (one page of up to 200 rows, enough for any test).
+    pub async fn list(&self, path: &str, token: &str) -> Vec<Value> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let page = self
+            .get(&format!("{path}{separator}limit=200"), token)
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(page["next"], Value::Null, "more than one page at {path}");
+        page["items"].as_array().expect("items").clone()
     }
 
     /// Creates a user directly in the database (as `mfuko user add` does).
@@ -189,6 +220,80 @@ impl TestApp {
     pub async fn admin(&self, email: &str) -> String {
         self.add_user(email, "admin-pw", Role::Admin).await;
         self.login(email, "admin-pw").await
+    }
+}
+
+/// The `id` of a row in a reply.
+#[track_caller]
+pub fn id(row: &Value) -> Id {
+    row["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no id in {row}"))
+}
+
+/// The ids of a list's items, in list order.
+pub fn ids(items: &[Value]) -> Vec<Id> {
+    items.iter().map(id).collect()
+}
+
+/// Rent of the fixture lease: KES 25,000.
+pub const RENT: i64 = 2_500_000;
+/// Deposit of the fixture lease: two months' rent.
+pub const DEPOSIT: i64 = 5_000_000;
+/// The fixture lease's M-Pesa account reference, as stored (upper case).
+pub const ACCOUNT_REF: &str = "KAMAU-A1";
+
+/// What [`setup_lease`] created.
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseIds {
+    pub property: Id,
+    pub unit: Id,
+    pub tenant: Id,
+    pub lease: Id,
+}
+
+pub async fn new_property(app: &TestApp, token: &str, name: &str) -> Id {
+    let body =
+        serde_json::json!({ "name": name, "address": "Argwings Kodhek Rd", "county": "Nairobi" });
+    id(&app.create("/api/v1/properties", token, body).await)
+}
+
+pub async fn new_unit(app: &TestApp, token: &str, property: Id, label: &str) -> Id {
+    let body = serde_json::json!({ "label": label, "market_rent": RENT });
+    id(&app
+        .create(&format!("/api/v1/properties/{property}/units"), token, body)
+        .await)
+}
+
+pub async fn new_tenant(app: &TestApp, token: &str, name: &str, phone: &str) -> Id {
+    let body = serde_json::json!({ "name": name, "phone": phone });
+    id(&app.create("/api/v1/tenants", token, body).await)
+}
+
+/// A property with one unit let to Wanjiru Kamau since 2024-01-01: rent
+/// [`RENT`] due on the 5th, deposit [`DEPOSIT`] (when `account_ref` is given,
+/// it is the lease's M-Pesa account reference).
+pub async fn setup_lease(app: &TestApp, token: &str, account_ref: Option<&str>) -> LeaseIds {
+    let property = new_property(app, token, "Kilimani Heights").await;
+    let unit = new_unit(app, token, property, "A1").await;
+    let tenant = new_tenant(app, token, "Wanjiru Kamau", "+254712345678").await;
+    let mut body = serde_json::json!({
+        "unit_id": unit,
+        "tenant_id": tenant,
+        "rent": RENT,
+        "deposit": DEPOSIT,
+        "due_day": 5,
+        "start_date": "2024-01-01",
+    });
+    if let Some(account_ref) = account_ref {
+        body["account_ref"] = account_ref.into();
+    }
+    let lease = id(&app.create("/api/v1/leases", token, body).await);
+    LeaseIds {
+        property,
+        unit,
+        tenant,
+        lease,
     }
 }
 

@@ -4,4 +4,10 @@ mod helpers;
 mod pg_cluster;
 
 mod auth;
+mod charges;
 mod cli;
+mod crud;
+mod leases;
+mod mpesa;
+mod payments;
+mod validation;
