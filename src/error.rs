@@ -29,6 +29,8 @@ pub enum AppError {
     /// Well-formed input that breaks a rule (bad date, negative amount, …).
     #[error("{message}")]
     Validation { code: &'static str, message: String },
+    #[error("this route does not accept that method")]
+    MethodNotAllowed,
     #[error("{0}")]
     Unavailable(&'static str),
     #[error("internal error")]
@@ -65,6 +67,7 @@ impl AppError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -79,6 +82,7 @@ impl AppError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::db::leases::BillableLease;
 use crate::db::page::PageRequest;
-use crate::db::{Reader, WriteTx, dispatch, dispatch_tx};
+use crate::db::{Reader, WriteTx, dialect, dispatch, dispatch_tx};
 use crate::domain::{ChargeKind, Id, Money, Period};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -113,25 +113,11 @@ pub async fn insert_rent(
 ) -> sqlx::Result<u64> {
     let mut created = 0;
     for batch in leases.chunks(INSERT_BATCH) {
-        let mut sql = String::from(
-            "INSERT INTO charges (landlord_id, property_id, lease_id, period, kind, amount, due_date) VALUES ",
+        let sql = format!(
+            "INSERT INTO charges (landlord_id, property_id, lease_id, period, kind, amount, due_date) \
+             VALUES {} ON CONFLICT (lease_id, period) WHERE kind = 'rent' DO NOTHING",
+            dialect::values_rows(tx.is_postgres(), batch.len(), 7)
         );
-        for i in 0..batch.len() {
-            let p = i * 6;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, 'rent', ${}, ${})",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5,
-                p + 6
-            ));
-        }
-        sql.push_str(" ON CONFLICT (lease_id, period) WHERE kind = 'rent' DO NOTHING");
         created += dispatch_tx!(tx, conn => {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for lease in batch {
@@ -140,6 +126,7 @@ pub async fn insert_rent(
                     .bind(lease.property_id)
                     .bind(lease.id)
                     .bind(period)
+                    .bind(ChargeKind::Rent)
                     .bind(lease.rent)
                     .bind(period.day(lease.due_day.unsigned_abs()));
             }

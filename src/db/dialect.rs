@@ -28,3 +28,40 @@ pub fn month_of(postgres: bool, column: &str) -> String {
         format!("substr({column}, 1, 7)")
     }
 }
+
+/// The `(…), (…)` rows of a multi-row `INSERT … VALUES` with `rows × columns`
+/// placeholders. SQLite gets anonymous `?` (bound in order): it resolves a
+/// numbered `$N` by a linear search of the statement's parameter names, which
+/// makes binding a statement with thousands of them quadratic.
+pub fn values_rows(postgres: bool, rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 7);
+    let mut param = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            if postgres {
+                param += 1;
+                sql.push('$');
+                sql.push_str(&param.to_string());
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_rows_number_postgres_and_not_sqlite() {
+        assert_eq!(values_rows(true, 2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(values_rows(false, 2, 3), "(?, ?, ?), (?, ?, ?)");
+    }
+}

@@ -60,12 +60,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(ops::router())
         .fallback(|| async { AppError::NotFound("route") })
-        .method_not_allowed_fallback(|| async {
-            AppError::bad_request(
-                "method_not_allowed",
-                "this route does not accept that method",
-            )
-        })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),

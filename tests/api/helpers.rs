@@ -22,7 +22,6 @@ pub enum Backend {
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub db_url: String,
     pub db: mfuko::db::Database,
     _dir: Option<tempfile::TempDir>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
@@ -63,7 +62,6 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 pub async fn spawn_app_with(settings: Settings, dir: Option<tempfile::TempDir>) -> TestApp {
     mfuko::telemetry::init(&settings.log);
-    let db_url = settings.database.url.expose().to_owned();
     let app = Application::build(settings)
         .await
         .expect("application builds");
@@ -76,7 +74,6 @@ pub async fn spawn_app_with(settings: Settings, dir: Option<tempfile::TempDir>) 
     TestApp {
         address,
         client: reqwest::Client::new(),
-        db_url,
         db,
         _dir: dir,
         _shutdown: shutdown,

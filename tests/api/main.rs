@@ -9,5 +9,7 @@ mod cli;
 mod crud;
 mod leases;
 mod mpesa;
+mod oracle;
 mod payments;
+mod reports;
 mod validation;
