@@ -170,13 +170,7 @@ impl Settings {
         let file = config_file
             .cloned()
             .unwrap_or_else(|| PathBuf::from("mfuko.toml"));
-        let seed_names = Env::raw()
-            .only(&["DATABASE_URL", "REDIS_URL", "READ_REPLICA_URLS"])
-            .map(|key| match key.as_str() {
-                "database_url" => "database.url".into(),
-                "redis_url" => "redis.url".into(),
-                _ => "database.replica_urls".into(),
-            });
+        let seed_names = Env::raw().filter_map(|key| seed_env_key(key.as_str()).map(Into::into));
         Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(&file))
             .merge(seed_names)
@@ -189,6 +183,16 @@ impl Settings {
         self.timezone
             .parse()
             .map_err(|_| anyhow::anyhow!("unknown time zone {:?}", self.timezone))
+    }
+}
+
+/// The setting an environment variable of the seed application sets.
+fn seed_env_key(name: &str) -> Option<&'static str> {
+    match name.to_ascii_uppercase().as_str() {
+        "DATABASE_URL" => Some("database.url"),
+        "REDIS_URL" => Some("redis.url"),
+        "READ_REPLICA_URLS" => Some("database.replica_urls"),
+        _ => None,
     }
 }
 
@@ -261,6 +265,18 @@ mod tests {
             settings.database.url.redacted_url(),
             "postgres://db:5432/mfuko"
         );
+    }
+
+    #[test]
+    fn the_seed_env_names_map_to_their_settings() {
+        assert_eq!(seed_env_key("DATABASE_URL"), Some("database.url"));
+        assert_eq!(seed_env_key("database_url"), Some("database.url"));
+        assert_eq!(seed_env_key("REDIS_URL"), Some("redis.url"));
+        assert_eq!(
+            seed_env_key("READ_REPLICA_URLS"),
+            Some("database.replica_urls")
+        );
+        assert_eq!(seed_env_key("HOME"), None);
     }
 
     #[test]

@@ -20,6 +20,7 @@ const COMMIT_EVERY: u64 = 50_000;
 macro_rules! insert_rows {
     ($loader:ident, $table:literal, $rows:expr, |$row:ident| { $($column:ident: $value:expr),+ $(,)? }) => {{
         const COLUMNS: &[&str] = &[$(stringify!($column)),+];
+        let started = std::time::Instant::now();
         let rows = $rows;
         let per_batch = $loader.rows_per_batch(COLUMNS.len());
         let mut cached: Option<(usize, Arc<str>)> = None;
@@ -27,7 +28,7 @@ macro_rules! insert_rows {
             let sql = match &cached {
                 Some((len, sql)) if *len == batch.len() => Arc::clone(sql),
                 _ => {
-                    let sql: Arc<str> = insert_sql($table, COLUMNS, batch.len()).into();
+                    let sql: Arc<str> = $loader.insert_sql($table, COLUMNS, batch.len()).into();
                     cached = Some((batch.len(), Arc::clone(&sql)));
                     sql
                 }
@@ -43,6 +44,7 @@ macro_rules! insert_rows {
             .with_context(|| format!("inserting demo {}", $table))?;
             $loader.landed(written).await?;
         }
+        tracing::debug!(table = $table, rows = rows.len(), elapsed = ?started.elapsed(), "demo rows inserted");
     }};
 }
 
@@ -75,7 +77,7 @@ pub async fn load(
         db,
         tx: Some(tx),
         uncommitted: 0,
-        max_params: if db.is_postgres() { 65_535 } else { 32_766 },
+        postgres: db.is_postgres(),
         progress,
     };
 
@@ -174,26 +176,6 @@ pub async fn load(
     Ok(summary)
 }
 
-/// `INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), …` for `rows` rows.
-fn insert_sql(table: &str, columns: &[&str], rows: usize) -> String {
-    let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-    sql.reserve(rows * columns.len() * 8);
-    let mut param = 0;
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 0..columns.len() {
-            param += 1;
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&param.to_string());
-        }
-        sql.push(')');
-    }
-    sql
-}
-
 async fn ensure_empty(tx: &mut WriteTx) -> anyhow::Result<()> {
     let users: i64 = dispatch_tx!(tx, conn => sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(conn)
@@ -211,13 +193,25 @@ struct Loader<'a> {
     db: &'a Database,
     tx: Option<WriteTx>,
     uncommitted: u64,
-    max_params: usize,
+    postgres: bool,
     progress: &'a ProgressBar,
 }
 
 impl Loader<'_> {
+    /// As many rows as the engine's bound-parameter limit allows.
     fn rows_per_batch(&self, columns: usize) -> usize {
-        (self.max_params / columns.max(1)).max(1)
+        let max_params = if self.postgres { 65_535 } else { 32_766 };
+        (max_params / columns.max(1)).max(1)
+    }
+
+    /// `INSERT INTO t (a, b) VALUES (…), (…)` for `rows` rows, with the
+    /// engine's placeholders (anonymous on SQLite: see `dialect::values_rows`).
+    fn insert_sql(&self, table: &str, columns: &[&str], rows: usize) -> String {
+        format!(
+            "INSERT INTO {table} ({}) VALUES {}",
+            columns.join(", "),
+            dialect::values_rows(self.postgres, rows, columns.len())
+        )
     }
 
     async fn tx(&mut self) -> anyhow::Result<&mut WriteTx> {

@@ -150,6 +150,39 @@ async fn seed_refuses_a_database_that_has_data() {
     assert_eq!(before, dump(&url).await, "a refused seed writes nothing");
 }
 
+/// The seed application's `DATABASE_URL` names the database, and the
+/// `MFUKO_` name wins over it.
+#[test]
+fn database_url_comes_from_the_environment() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let seed_name = dir.path().join("seed.db");
+    let mfuko_name = dir.path().join("mfuko.db");
+    let migrate = |envs: &[(&str, String)]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_mfuko"))
+            .arg("migrate")
+            .current_dir(dir.path())
+            .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("MFUKO_LOG__LEVEL", "warn")
+            .output()
+            .expect("the mfuko binary runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    migrate(&[("DATABASE_URL", format!("sqlite://{}", seed_name.display()))]);
+    assert!(seed_name.exists());
+    migrate(&[
+        ("DATABASE_URL", format!("sqlite://{}", seed_name.display())),
+        (
+            "MFUKO_DATABASE__URL",
+            format!("sqlite://{}", mfuko_name.display()),
+        ),
+    ]);
+    assert!(mfuko_name.exists());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_add_creates_a_user_once() {
     let (url, _dir) = fresh_database(Backend::Sqlite).await.expect("sqlite");

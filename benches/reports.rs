@@ -1,0 +1,208 @@
+//! Report queries on a prepared database, without any cache: the dashboard and
+//! each report for the first landlord, and the dashboard of a landlord alone
+//! vs. among nine others (its cost must not grow with others' data).
+//!
+//! `cargo bench --bench reports` uses the large set (10 landlords × 20
+//! properties × 50 units × 36 months) on SQLite, seeded once into
+//! `target/bench-data/` under a name derived from the spec. Set
+//! `MFUKO_BENCH_PG_URL=postgres://…/` (a server where databases may be
+//! created) to run the same on PostgreSQL. Under `cargo test` the benches run
+//! once each on a small set, as a smoke test.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+use criterion::{Criterion, criterion_group, criterion_main};
+use mfuko::config::{DatabaseSettings, Secret};
+use mfuko::db::Database;
+use mfuko::demo::{self, SeedSpec};
+use mfuko::domain::Period;
+use mfuko::reports::{self, DateRange, Scope};
+
+const TZ: chrono_tz::Tz = chrono_tz::Africa::Nairobi;
+
+fn benchmarking() -> bool {
+    std::env::args().any(|arg| arg == "--bench")
+}
+
+fn spec(landlords: u32) -> SeedSpec {
+    let end = Period::containing(Utc::now().with_timezone(&TZ).date_naive());
+    if benchmarking() {
+        SeedSpec {
+            landlords,
+            ..SeedSpec::large(end)
+        }
+    } else {
+        SeedSpec {
+            landlords,
+            properties: 2,
+            units: 4,
+            months: 6,
+            seed: 42,
+            end,
+        }
+    }
+}
+
+fn settings(url: String) -> DatabaseSettings {
+    DatabaseSettings {
+        url: Secret::new(url),
+        pool_size: 2,
+        max_overflow: 6,
+        ..DatabaseSettings::default()
+    }
+}
+
+/// Opens (seeding on first use) the database for `spec`, named after it.
+async fn prepared(spec: &SeedSpec, postgres: Option<&str>) -> Database {
+    let name = format!(
+        "mfuko_bench_{}x{}x{}x{}_s{}_{}",
+        spec.landlords, spec.properties, spec.units, spec.months, spec.seed, spec.end
+    )
+    .replace('-', "_");
+    let url = match postgres {
+        Some(base) => {
+            let admin = Database::connect(&settings(format!("{base}postgres")))
+                .await
+                .expect("server");
+            let exists: Option<i32> = match admin.reader().pool() {
+                mfuko::db::Pool::Postgres(pool) => {
+                    sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+                        .bind(&name)
+                        .fetch_optional(pool)
+                        .await
+                        .expect("pg_database")
+                }
+                mfuko::db::Pool::Sqlite(_) => unreachable!("a PostgreSQL URL"),
+            };
+            if exists.is_none()
+                && let mfuko::db::Pool::Postgres(pool) = admin.writer().pool()
+            {
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(pool)
+                    .await
+                    .expect("create database");
+            }
+            admin.close().await;
+            format!("{base}{name}")
+        }
+        None => {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+            std::fs::create_dir_all(&dir).expect("bench data dir");
+            format!("sqlite://{}", dir.join(format!("{name}.db")).display())
+        }
+    };
+    let db = Database::connect(&settings(url))
+        .await
+        .expect("bench database");
+    db.migrate().await.expect("migrations");
+    if mfuko::db::users::count(db.reader())
+        .await
+        .expect("count users")
+        == 0
+    {
+        let started = std::time::Instant::now();
+        let summary = demo::load(&db, spec, TZ, &indicatif::ProgressBar::hidden())
+            .await
+            .expect("seed");
+        eprintln!(
+            "seeded {name}: {summary:?} in {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    db
+}
+
+fn bench_engine(c: &mut Criterion, engine: &str, postgres: Option<&str>) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let today = Utc::now().with_timezone(&TZ).date_naive();
+    let (crowded, alone) = runtime.block_on(async {
+        (
+            prepared(&spec(10), postgres).await,
+            prepared(&spec(1), postgres).await,
+        )
+    });
+    let scope = Scope {
+        landlord: 1,
+        property: None,
+    };
+    let this_month = DateRange::new(Period::containing(today).first_day(), today).expect("range");
+    let three_years =
+        DateRange::new(spec(1).end.first_day() - chrono::Months::new(35), today).expect("range");
+
+    let mut group = c.benchmark_group(format!("reports/{engine}"));
+    group.bench_function("dashboard (10 landlords)", |b| {
+        b.to_async(&runtime).iter(|| async {
+            reports::dashboard::compute(&crowded, scope, today)
+                .await
+                .expect("dashboard")
+        })
+    });
+    group.bench_function("dashboard (1 landlord)", |b| {
+        b.to_async(&runtime).iter(|| async {
+            reports::dashboard::compute(&alone, scope, today)
+                .await
+                .expect("dashboard")
+        })
+    });
+    group.bench_function("occupancy", |b| {
+        b.to_async(&runtime).iter(|| async {
+            reports::occupancy::compute(&crowded, scope, today)
+                .await
+                .expect("report")
+        })
+    });
+    group.bench_function("financial (this month)", |b| {
+        b.to_async(&runtime).iter(|| async {
+            reports::financial::compute(&crowded, scope, this_month)
+                .await
+                .expect("report")
+        })
+    });
+    group.bench_function("financial (36 months)", |b| {
+        b.to_async(&runtime).iter(|| async {
+            reports::financial::compute(&crowded, scope, three_years)
+                .await
+                .expect("report")
+        })
+    });
+    group.bench_function("payments (this month)", |b| {
+        b.to_async(&runtime).iter(|| async {
+            reports::payments::compute(&crowded, scope, this_month, None)
+                .await
+                .expect("report")
+        })
+    });
+    group.bench_function("arrears", |b| {
+        b.to_async(&runtime).iter(|| async {
+            reports::arrears::compute(&crowded, scope, today)
+                .await
+                .expect("report")
+        })
+    });
+    group.bench_function("payment metrics", |b| {
+        b.to_async(&runtime).iter(|| async {
+            reports::metrics::compute(&crowded, scope, today)
+                .await
+                .expect("report")
+        })
+    });
+    group.finish();
+    runtime.block_on(async {
+        crowded.close().await;
+        alone.close().await;
+    });
+}
+
+fn reports_sqlite(c: &mut Criterion) {
+    bench_engine(c, "sqlite", None);
+}
+
+fn reports_postgres(c: &mut Criterion) {
+    if let Ok(base) = std::env::var("MFUKO_BENCH_PG_URL") {
+        bench_engine(c, "postgres", Some(&base));
+    }
+}
+
+criterion_group!(benches, reports_sqlite, reports_postgres);
+criterion_main!(benches);
