@@ -1,6 +1,6 @@
 //! The few places where SQLite and PostgreSQL need different SQL.
 
-use crate::db::{WriteTx, dispatch_tx};
+use crate::db::{Pool, WriteTx, dispatch, dispatch_tx};
 
 /// After rows were inserted with explicit ids (the demo-data loader does), move
 /// PostgreSQL's identity sequences past them. SQLite needs nothing: its rowid
@@ -17,6 +17,17 @@ pub async fn resync_identities(tx: &mut WriteTx, tables: &[&str]) -> sqlx::Resul
         dispatch_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(conn).await.map(drop))?;
     }
     Ok(())
+}
+
+/// Refreshes the planner's statistics after a bulk load; on PostgreSQL also
+/// the visibility map, without which index-only scans still visit the table.
+pub async fn analyze(pool: &Pool) -> sqlx::Result<()> {
+    let sql = if pool.is_postgres() {
+        "VACUUM (ANALYZE)"
+    } else {
+        "ANALYZE"
+    };
+    dispatch!(pool, p => sqlx::query(sql).execute(p).await.map(drop))
 }
 
 /// SQL for the `YYYY-MM` month of a date column (`DATE` on PostgreSQL, ISO

@@ -73,14 +73,6 @@ pub struct ArrearsRow {
 }
 
 #[derive(Debug, Clone, Default, sqlx::FromRow)]
-pub struct Credits {
-    /// Confirmed payments beyond what the leases were charged (prepayments).
-    pub prepaid: Money,
-    /// Confirmed payments not allocated to any lease.
-    pub unallocated: Money,
-}
-
-#[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct PendingTotals {
     pub count: i64,
     pub amount: Money,
@@ -243,41 +235,110 @@ pub async fn recent_payments(
     .await)
 }
 
-/// Open balances per lease as of `as_of`, FIFO: each lease's confirmed payments
-/// paid by `as_of` settle its charges oldest first (by due date, then id). The
-/// charges considered are those due by `as_of` and those of `as_of`'s billing
-/// period or earlier that fall due later (reported as not yet due). A running
-/// sum per lease does the allocation in one pass: a charge is open by as much
-/// as the running total exceeds what was paid.
-pub async fn arrears(
+/// A lease's total of considered charges or of confirmed payments.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct LeaseTotal {
+    pub lease_id: Id,
+    pub amount: Money,
+}
+
+/// Leases whose open balance is looked at in detail, at most this many per
+/// statement (two bound parameters each).
+pub const DEBTOR_BATCH: usize = 500;
+
+/// Per lease, the non-void charges considered as of `as_of`: those due by
+/// then, and those of `as_of`'s billing period or earlier that fall due later.
+/// A streaming aggregate over `charges_landlord_lease`, no sort.
+pub async fn owed_per_lease(
     db: &Reader,
     landlord: Id,
     property: Option<Id>,
     as_of: NaiveDate,
+) -> sqlx::Result<Vec<LeaseTotal>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT lease_id, CAST(SUM(amount) AS BIGINT) AS amount FROM charges \
+         WHERE landlord_id = $1 AND NOT void AND (due_date <= $2 OR period <= $3) \
+           AND ($4 IS NULL OR property_id = $4) \
+         GROUP BY lease_id ORDER BY lease_id",
+    )
+    .bind(landlord)
+    .bind(as_of)
+    .bind(Period::containing(as_of))
+    .bind(property)
+    .fetch_all(p)
+    .await)
+}
+
+/// Per lease, the confirmed payments paid by `as_of`.
+pub async fn paid_per_lease(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    as_of: NaiveDate,
+) -> sqlx::Result<Vec<LeaseTotal>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT lease_id, CAST(SUM(amount) AS BIGINT) AS amount FROM payments \
+         WHERE landlord_id = $1 AND lease_id IS NOT NULL AND status = 'confirmed' \
+           AND paid_on <= $2 AND ($3 IS NULL OR property_id = $3) \
+         GROUP BY lease_id ORDER BY lease_id",
+    )
+    .bind(landlord)
+    .bind(as_of)
+    .bind(property)
+    .fetch_all(p)
+    .await)
+}
+
+/// Confirmed payments of the landlord matched to no lease, paid by `as_of`.
+pub async fn unallocated(db: &Reader, landlord: Id, as_of: NaiveDate) -> sqlx::Result<Money> {
+    dispatch!(db.pool(), p => sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payments \
+         WHERE landlord_id = $1 AND lease_id IS NULL AND status = 'confirmed' AND paid_on <= $2",
+    )
+    .bind(landlord)
+    .bind(as_of)
+    .fetch_one(p)
+    .await)
+}
+
+/// The open charges of leases that owe `amount`, aged as of `as_of` (at most
+/// [`DEBTOR_BATCH`] leases per call). Under FIFO the payments settled the
+/// oldest charges, so what stays open is the *newest* charges: a running sum
+/// from the newest charge backwards says how much of each is still unpaid.
+pub async fn open_charges(
+    db: &Reader,
+    landlord: Id,
+    as_of: NaiveDate,
+    debtors: &[LeaseTotal],
 ) -> sqlx::Result<Vec<ArrearsRow>> {
+    if debtors.is_empty() {
+        return Ok(Vec::new());
+    }
     let day = chrono::Days::new;
     let limit_30 = as_of.checked_sub_days(day(30)).unwrap_or(NaiveDate::MIN);
     let limit_60 = as_of.checked_sub_days(day(60)).unwrap_or(NaiveDate::MIN);
     let limit_90 = as_of.checked_sub_days(day(90)).unwrap_or(NaiveDate::MIN);
-    dispatch!(db.pool(), p => sqlx::query_as(
-        "WITH paid AS ( \
-             SELECT lease_id, SUM(amount) AS paid FROM payments \
-             WHERE landlord_id = $1 AND lease_id IS NOT NULL AND status = 'confirmed' \
-               AND paid_on <= $2 AND ($7 IS NULL OR property_id = $7) \
-             GROUP BY lease_id), \
-         owed AS ( \
-             SELECT lease_id, due_date, amount, \
-                    SUM(amount) OVER (PARTITION BY lease_id ORDER BY due_date, id \
-                                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running \
-             FROM charges \
-             WHERE landlord_id = $1 AND NOT void AND (due_date <= $2 OR period <= $3) \
-               AND ($7 IS NULL OR property_id = $7)), \
+    // A VALUES list takes its column types from its first row: the casts
+    // there make PostgreSQL see bigints.
+    let debt_rows = (0..debtors.len())
+        .map(|i| match i {
+            0 => "(CAST($7 AS BIGINT), CAST($8 AS BIGINT))".to_owned(),
+            _ => format!("(${}, ${})", 7 + 2 * i, 8 + 2 * i),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "WITH debt (lease_id, unpaid) AS (VALUES {debt_rows}), \
+         newest AS ( \
+             SELECT c.lease_id, c.due_date, c.amount, d.unpaid, \
+                    SUM(c.amount) OVER (PARTITION BY c.lease_id ORDER BY c.due_date DESC, c.id DESC \
+                                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS newer \
+             FROM debt d JOIN charges c ON c.lease_id = d.lease_id \
+             WHERE c.landlord_id = $1 AND NOT c.void AND (c.due_date <= $2 OR c.period <= $3)), \
          open AS ( \
-             SELECT o.lease_id, o.due_date, \
-                    CASE WHEN o.running - COALESCE(p.paid, 0) >= o.amount THEN o.amount \
-                         ELSE o.running - COALESCE(p.paid, 0) END AS amount \
-             FROM owed o LEFT JOIN paid p ON p.lease_id = o.lease_id \
-             WHERE o.running - COALESCE(p.paid, 0) > 0) \
+             SELECT lease_id, due_date, \
+                    CASE WHEN newer <= unpaid THEN amount ELSE unpaid - (newer - amount) END AS amount \
+             FROM newest WHERE newer - amount < unpaid) \
          SELECT l.id AS lease_id, l.property_id, u.label AS unit_label, t.name AS tenant_name, \
                 l.grace_days, \
                 CAST(SUM(CASE WHEN o.due_date > $2 THEN o.amount ELSE 0 END) AS BIGINT) AS not_yet_due, \
@@ -291,52 +352,21 @@ pub async fn arrears(
          JOIN units u ON u.id = l.unit_id \
          JOIN tenants t ON t.id = l.tenant_id \
          GROUP BY l.id, l.property_id, u.label, t.name, l.grace_days \
-         ORDER BY l.id",
-    )
-    .bind(landlord)
-    .bind(as_of)
-    .bind(Period::containing(as_of))
-    .bind(limit_30)
-    .bind(limit_60)
-    .bind(limit_90)
-    .bind(property)
-    .fetch_all(p)
-    .await)
-}
-
-/// Money received but owed nothing (yet) as of `as_of`: per-lease payments
-/// beyond the charges considered by [`arrears`], and unallocated payments.
-pub async fn credits(
-    db: &Reader,
-    landlord: Id,
-    property: Option<Id>,
-    as_of: NaiveDate,
-) -> sqlx::Result<Credits> {
-    dispatch!(db.pool(), p => sqlx::query_as(
-        "WITH paid AS ( \
-             SELECT lease_id, SUM(amount) AS paid FROM payments \
-             WHERE landlord_id = $1 AND lease_id IS NOT NULL AND status = 'confirmed' \
-               AND paid_on <= $2 AND ($4 IS NULL OR property_id = $4) \
-             GROUP BY lease_id), \
-         owed AS ( \
-             SELECT lease_id, SUM(amount) AS owed FROM charges \
-             WHERE landlord_id = $1 AND NOT void AND (due_date <= $2 OR period <= $3) \
-               AND ($4 IS NULL OR property_id = $4) \
-             GROUP BY lease_id) \
-         SELECT \
-             CAST(COALESCE((SELECT SUM(p.paid - COALESCE(o.owed, 0)) FROM paid p \
-                  LEFT JOIN owed o ON o.lease_id = p.lease_id \
-                  WHERE p.paid > COALESCE(o.owed, 0)), 0) AS BIGINT) AS prepaid, \
-             CAST(COALESCE((SELECT SUM(amount) FROM payments \
-                  WHERE landlord_id = $1 AND lease_id IS NULL AND status = 'confirmed' \
-                    AND paid_on <= $2 AND $4 IS NULL), 0) AS BIGINT) AS unallocated",
-    )
-    .bind(landlord)
-    .bind(as_of)
-    .bind(Period::containing(as_of))
-    .bind(property)
-    .fetch_one(p)
-    .await)
+         ORDER BY l.id"
+    );
+    dispatch!(db.pool(), p => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(landlord)
+            .bind(as_of)
+            .bind(Period::containing(as_of))
+            .bind(limit_30)
+            .bind(limit_60)
+            .bind(limit_90);
+        for debtor in debtors {
+            query = query.bind(debtor.lease_id).bind(debtor.amount);
+        }
+        query.fetch_all(p).await
+    })
 }
 
 /// Payments awaiting confirmation, whatever their date.

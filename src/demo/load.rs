@@ -171,6 +171,9 @@ pub async fn load(
     .await
     .context("moving identity sequences past the demo ids")?;
     loader.commit().await?;
+    dialect::analyze(db.writer().pool())
+        .await
+        .context("refreshing planner statistics")?;
     let summary = data.summary();
     tracing::info!(?summary, "demo data loaded");
     Ok(summary)

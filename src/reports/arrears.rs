@@ -7,10 +7,15 @@
 //! beyond what was charged (prepayments) and money not allocated to a lease are
 //! reported apart, never netted against other leases' arrears.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::db::{Database, reports, reports::ArrearsRow};
+use crate::db::{
+    Database, reports,
+    reports::{ArrearsRow, LeaseTotal},
+};
 use crate::domain::{Id, Money};
 use crate::error::AppResult;
 use crate::reports::Scope;
@@ -104,13 +109,25 @@ impl LeaseArrears {
 
 pub async fn compute(db: &Database, scope: Scope, as_of: NaiveDate) -> AppResult<ArrearsReport> {
     let reader = scope.reader(db);
-    let (rows, credits) = tokio::try_join!(
-        reports::arrears(reader, scope.landlord, scope.property, as_of),
-        reports::credits(reader, scope.landlord, scope.property, as_of),
+    let (owed, paid, unallocated) = tokio::try_join!(
+        reports::owed_per_lease(reader, scope.landlord, scope.property, as_of),
+        reports::paid_per_lease(reader, scope.landlord, scope.property, as_of),
+        async {
+            match scope.property {
+                Some(_) => Ok(Money::ZERO),
+                None => reports::unallocated(reader, scope.landlord, as_of).await,
+            }
+        },
     )?;
+    let balances = Balances::of(&owed, &paid);
+    let mut rows = Vec::new();
+    for batch in balances.debtors.chunks(reports::DEBTOR_BATCH) {
+        rows.extend(reports::open_charges(reader, scope.landlord, as_of, batch).await?);
+    }
+
     let mut summary = ArrearsSummary {
-        prepayments: credits.prepaid,
-        unallocated: credits.unallocated,
+        prepayments: balances.prepaid,
+        unallocated,
         ..ArrearsSummary::default()
     };
     let mut leases = Vec::new();
@@ -131,4 +148,69 @@ pub async fn compute(db: &Database, scope: Scope, as_of: NaiveDate) -> AppResult
         summary,
         leases,
     })
+}
+
+/// Per-lease charges against payments.
+struct Balances {
+    /// Leases that owe, with how much.
+    debtors: Vec<LeaseTotal>,
+    /// Paid beyond what was charged, summed over leases.
+    prepaid: Money,
+}
+
+impl Balances {
+    /// Sets each lease's charges against its payments (a lease may appear in
+    /// either list or both).
+    fn of(owed: &[LeaseTotal], paid: &[LeaseTotal]) -> Balances {
+        let mut per_lease: BTreeMap<Id, (Money, Money)> = BTreeMap::new();
+        for total in owed {
+            per_lease.entry(total.lease_id).or_default().0 += total.amount;
+        }
+        for total in paid {
+            per_lease.entry(total.lease_id).or_default().1 += total.amount;
+        }
+        let mut balances = Balances {
+            debtors: Vec::new(),
+            prepaid: Money::ZERO,
+        };
+        for (lease_id, (charged, received)) in per_lease {
+            if charged > received {
+                balances.debtors.push(LeaseTotal {
+                    lease_id,
+                    amount: charged - received,
+                });
+            } else {
+                balances.prepaid += received - charged;
+            }
+        }
+        balances
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn totals(rows: &[(Id, i64)]) -> Vec<LeaseTotal> {
+        rows.iter()
+            .map(|&(lease_id, amount)| LeaseTotal {
+                lease_id,
+                amount: Money(amount),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn balances_merge_both_sides() {
+        let owed = totals(&[(1, 100), (2, 50), (4, 70), (6, 10)]);
+        let paid = totals(&[(1, 100), (2, 20), (3, 30), (4, 90), (5, 5)]);
+        let balances = Balances::of(&owed, &paid);
+        let debtors: Vec<_> = balances
+            .debtors
+            .iter()
+            .map(|d| (d.lease_id, d.amount.0))
+            .collect();
+        assert_eq!(debtors, [(2, 30), (6, 10)]);
+        assert_eq!(balances.prepaid, Money(30 + 20 + 5));
+    }
 }

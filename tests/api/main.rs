@@ -2,6 +2,7 @@
 
 mod helpers;
 mod pg_cluster;
+mod redis_server;
 
 mod auth;
 mod charges;
