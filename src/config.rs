@@ -20,6 +20,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
+    pub cache: CacheSettings,
     pub auth: AuthSettings,
     pub mpesa: MpesaSettings,
     pub log: LogSettings,
@@ -56,6 +57,28 @@ pub struct DatabaseSettings {
 #[serde(default)]
 pub struct RedisSettings {
     pub url: Option<Secret>,
+}
+
+/// The read cache (DESIGN §6). TTLs are seconds per class; 0 disables caching
+/// of that class.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CacheSettings {
+    pub enabled: bool,
+    /// First segment of every key (lets several deployments share a Redis).
+    pub prefix: String,
+    pub l1_max_bytes: u64,
+    pub ttl_metrics_secs: u64,
+    pub ttl_payments_secs: u64,
+    pub ttl_occupancy_secs: u64,
+    pub ttl_reports_secs: u64,
+    pub ttl_static_lists_secs: u64,
+    /// TTLs get ± this many percent, so entries made together expire apart.
+    pub jitter_pct: u32,
+    /// How long after its TTL an entry may still be served while it refreshes.
+    pub stale_secs: u64,
+    /// How long a bearer-token check is remembered (logout forgets it at once).
+    pub token_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -95,6 +118,7 @@ impl Default for Settings {
             server: ServerSettings::default(),
             database: DatabaseSettings::default(),
             redis: RedisSettings::default(),
+            cache: CacheSettings::default(),
             auth: AuthSettings::default(),
             mpesa: MpesaSettings::default(),
             log: LogSettings::default(),
@@ -123,6 +147,37 @@ impl Default for DatabaseSettings {
             replica_pool_size: 20,
             replica_max_overflow: 30,
             migrate: true,
+        }
+    }
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            prefix: "mfuko".into(),
+            l1_max_bytes: 64 * 1024 * 1024,
+            ttl_metrics_secs: 300,
+            ttl_payments_secs: 300,
+            ttl_occupancy_secs: 600,
+            ttl_reports_secs: 900,
+            ttl_static_lists_secs: 86_400,
+            jitter_pct: 10,
+            stale_secs: 30,
+            token_ttl_secs: 60,
+        }
+    }
+}
+
+impl CacheSettings {
+    pub fn ttl_secs(&self, class: crate::cache::TtlClass) -> u64 {
+        use crate::cache::TtlClass;
+        match class {
+            TtlClass::Metrics => self.ttl_metrics_secs,
+            TtlClass::Payments => self.ttl_payments_secs,
+            TtlClass::Occupancy => self.ttl_occupancy_secs,
+            TtlClass::Reports => self.ttl_reports_secs,
+            TtlClass::StaticLists => self.ttl_static_lists_secs,
         }
     }
 }

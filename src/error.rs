@@ -59,6 +59,23 @@ impl AppError {
         }
     }
 
+    /// A copy for each waiter when one failed load is shared (the cache's
+    /// single-flight); an internal cause is carried as its message.
+    pub fn replicate(&self) -> AppError {
+        match self {
+            Self::BadRequest { code, message } => Self::bad_request(code, message.clone()),
+            Self::Unauthorized => Self::Unauthorized,
+            Self::InvalidCredentials => Self::InvalidCredentials,
+            Self::Forbidden(message) => Self::Forbidden(message),
+            Self::NotFound(what) => Self::NotFound(what),
+            Self::Conflict { code, message } => Self::conflict(code, message.clone()),
+            Self::Validation { code, message } => Self::validation(code, message.clone()),
+            Self::MethodNotAllowed => Self::MethodNotAllowed,
+            Self::Unavailable(message) => Self::Unavailable(message),
+            Self::Internal(cause) => Self::Internal(anyhow::anyhow!("{cause:#}")),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,

@@ -7,6 +7,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::cache::Cache;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::http::{self, AppState};
@@ -36,6 +37,7 @@ impl Application {
             .with_context(|| format!("binding {}", settings.server.bind))?;
         let state = AppState {
             db,
+            cache: Cache::new(settings.cache.clone()),
             settings: Arc::new(settings),
             tz,
         };

@@ -21,7 +21,11 @@ pub async fn run(settings: Settings, command: ChargesCommand) -> anyhow::Result<
     let period = period
         .unwrap_or_else(|| Period::containing(chrono::Utc::now().with_timezone(&tz).date_naive()));
     let db = super::connect_migrated(&settings).await?;
-    let summary = charges::run(&db, None, period)
+    // A separate process: its cache is its own. Servers on the same
+    // database see the new charges when their views expire (or at once
+    // through Redis invalidation when they share one).
+    let cache = crate::cache::Cache::new(settings.cache.clone());
+    let summary = charges::run(&db, &cache, None, period)
         .await
         .map_err(|err| anyhow::anyhow!("charge run failed: {err}"))?;
     db.close().await;

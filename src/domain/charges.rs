@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::cache::{Cache, Data};
 use crate::db::{Database, charges, charges::Charge, charges::NewCharge, leases};
 use crate::domain::properties::duplicate;
 use crate::domain::{ChargeKind, Id, Money, Period, validate};
@@ -41,7 +42,12 @@ pub struct RunSummary {
     pub created: u64,
 }
 
-pub async fn create(db: &Database, landlord: Id, input: CreateCharge) -> AppResult<Charge> {
+pub async fn create(
+    db: &Database,
+    cache: &Cache,
+    landlord: Id,
+    input: CreateCharge,
+) -> AppResult<Charge> {
     let amount = validate::positive("amount", input.amount)?;
     let mut tx = db.writer().begin().await?;
     let lease = leases::owner(&mut tx, landlord, input.lease_id)
@@ -67,11 +73,13 @@ pub async fn create(db: &Database, landlord: Id, input: CreateCharge) -> AppResu
         })?
         .ok_or(AppError::NotFound("lease"))?;
     tx.commit().await?;
+    cache.invalidate(landlord, &[Data::Charges]);
     Ok(created)
 }
 
 pub async fn set_void(
     db: &Database,
+    cache: &Cache,
     landlord: Id,
     id: Id,
     input: UpdateCharge,
@@ -81,16 +89,26 @@ pub async fn set_void(
         .await?
         .ok_or(AppError::NotFound("charge"))?;
     tx.commit().await?;
+    cache.invalidate(landlord, &[Data::Charges]);
     Ok(charge)
 }
 
 /// Creates `period`'s rent charges for one landlord (or all when `None`),
 /// idempotently, in one transaction.
-pub async fn run(db: &Database, landlord: Option<Id>, period: Period) -> AppResult<RunSummary> {
+pub async fn run(
+    db: &Database,
+    cache: &Cache,
+    landlord: Option<Id>,
+    period: Period,
+) -> AppResult<RunSummary> {
     let mut tx = db.writer().begin().await?;
     let billable = leases::billable(&mut tx, landlord, period).await?;
     let created = charges::insert_rent(&mut tx, period, &billable).await?;
     tx.commit().await?;
+    match landlord {
+        Some(landlord) => cache.invalidate(landlord, &[Data::Charges]),
+        None => cache.invalidate_everyone(&[Data::Charges]),
+    }
     tracing::info!(%period, leases = billable.len(), created, "charge run");
     Ok(RunSummary {
         period,

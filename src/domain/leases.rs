@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use rand::RngExt;
 use serde::Deserialize;
 
+use crate::cache::{Cache, Data};
 use crate::db::{
     Database, charges,
     charges::NewCharge,
@@ -84,7 +85,12 @@ fn generate_account_ref() -> String {
     format!("MF{tail}")
 }
 
-pub async fn create(db: &Database, landlord: Id, input: CreateLease) -> AppResult<Lease> {
+pub async fn create(
+    db: &Database,
+    cache: &Cache,
+    landlord: Id,
+    input: CreateLease,
+) -> AppResult<Lease> {
     check_terms(
         input.due_day,
         input.grace_days,
@@ -160,6 +166,7 @@ pub async fn create(db: &Database, landlord: Id, input: CreateLease) -> AppResul
         charges::insert(&mut tx, landlord, &deposit).await?;
     }
     tx.commit().await?;
+    cache.invalidate(landlord, &[Data::Leases, Data::Charges]);
     Ok(created)
 }
 
@@ -177,6 +184,7 @@ fn names_account_ref(err: &sqlx::Error) -> bool {
 
 pub async fn update(
     db: &Database,
+    cache: &Cache,
     landlord: Id,
     id: Id,
     input: UpdateLease,
@@ -198,6 +206,7 @@ pub async fn update(
         .map_err(|err| duplicate(err, "unit_occupied", "the unit already has an active lease"))?
         .ok_or(AppError::NotFound("lease"))?;
     tx.commit().await?;
+    cache.invalidate(landlord, &[Data::Leases]);
     Ok(updated)
 }
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 
+use crate::cache::{Cache, Data};
 use crate::db::{Database, leases, payments, payments::NewPayment};
 use crate::domain::payments::whole_seconds;
 use crate::domain::{Money, PaymentMethod, PaymentStatus, validate};
@@ -83,7 +84,12 @@ fn trans_id(text: &str) -> AppResult<String> {
 }
 
 /// Records one confirmation, idempotently on TransID.
-pub async fn confirm(db: &Database, body: C2bConfirmation, tz: Tz) -> AppResult<Outcome> {
+pub async fn confirm(
+    db: &Database,
+    cache: &Cache,
+    body: C2bConfirmation,
+    tz: Tz,
+) -> AppResult<Outcome> {
     let reference = trans_id(&body.trans_id)?;
     let amount: Money = body
         .trans_amount
@@ -133,6 +139,11 @@ pub async fn confirm(db: &Database, body: C2bConfirmation, tz: Tz) -> AppResult<
     };
     let inserted = payments::insert_if_new(&mut tx, &payment).await?;
     tx.commit().await?;
+    if inserted.is_some()
+        && let Some(landlord) = landlord
+    {
+        cache.invalidate(landlord, &[Data::Payments]);
+    }
     Ok(match (inserted, lease) {
         (None, _) => Outcome::Duplicate,
         (Some(_), Some(_)) => Outcome::Matched,

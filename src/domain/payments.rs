@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
+use crate::cache::{Cache, Data};
 use crate::db::{Database, leases, payments, payments::NewPayment, payments::Payment};
 use crate::domain::properties::duplicate;
 use crate::domain::{Id, Money, PaymentMethod, PaymentStatus, validate};
@@ -49,6 +50,7 @@ fn allowed(from: PaymentStatus, to: PaymentStatus) -> bool {
 
 pub async fn create(
     db: &Database,
+    cache: &Cache,
     landlord: Id,
     input: CreatePayment,
     tz: Tz,
@@ -109,11 +111,13 @@ pub async fn create(
         )
     })?;
     tx.commit().await?;
+    cache.invalidate(landlord, &[Data::Payments]);
     Ok(created)
 }
 
 pub async fn update_status(
     db: &Database,
+    cache: &Cache,
     landlord: Id,
     id: Id,
     input: UpdatePayment,
@@ -141,6 +145,7 @@ pub async fn update_status(
             AppError::conflict("status_changed", "the payment changed meanwhile; retry")
         })?;
     tx.commit().await?;
+    cache.invalidate(landlord, &[Data::Payments]);
     Ok(updated)
 }
 

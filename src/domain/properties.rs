@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use crate::cache::{Cache, Data};
 use crate::db::{
     Database, properties,
     properties::{Property, PropertyFields, PropertyPatch},
@@ -46,7 +47,12 @@ pub struct UpdateUnit {
     pub off_market: Option<bool>,
 }
 
-pub async fn create(db: &Database, landlord: Id, input: CreateProperty) -> AppResult<Property> {
+pub async fn create(
+    db: &Database,
+    cache: &Cache,
+    landlord: Id,
+    input: CreateProperty,
+) -> AppResult<Property> {
     let fields = PropertyFields {
         name: validate::text("name", &input.name, 200)?,
         address: input.address.trim().to_owned(),
@@ -55,11 +61,13 @@ pub async fn create(db: &Database, landlord: Id, input: CreateProperty) -> AppRe
     let mut tx = db.writer().begin().await?;
     let property = properties::insert(&mut tx, landlord, &fields).await?;
     tx.commit().await?;
+    cache.invalidate(landlord, &[Data::Properties]);
     Ok(property)
 }
 
 pub async fn update(
     db: &Database,
+    cache: &Cache,
     landlord: Id,
     id: Id,
     input: UpdateProperty,
@@ -77,11 +85,12 @@ pub async fn update(
         .await?
         .ok_or(AppError::NotFound("property"))?;
     tx.commit().await?;
+    cache.invalidate(landlord, &[Data::Properties]);
     Ok(property)
 }
 
 /// Deletes a property that has no units (financial history is never dropped).
-pub async fn delete(db: &Database, landlord: Id, id: Id) -> AppResult<()> {
+pub async fn delete(db: &Database, cache: &Cache, landlord: Id, id: Id) -> AppResult<()> {
     let mut tx = db.writer().begin().await?;
     let deleted = properties::delete(&mut tx, landlord, id)
         .await
@@ -90,11 +99,13 @@ pub async fn delete(db: &Database, landlord: Id, id: Id) -> AppResult<()> {
         return Err(AppError::NotFound("property"));
     }
     tx.commit().await?;
+    cache.invalidate(landlord, &[Data::Properties]);
     Ok(())
 }
 
 pub async fn create_unit(
     db: &Database,
+    cache: &Cache,
     landlord: Id,
     property: Id,
     input: CreateUnit,
@@ -116,11 +127,13 @@ pub async fn create_unit(
         })?
         .ok_or(AppError::NotFound("property"))?;
     tx.commit().await?;
+    cache.invalidate(landlord, &[Data::Units]);
     Ok(unit)
 }
 
 pub async fn update_unit(
     db: &Database,
+    cache: &Cache,
     landlord: Id,
     id: Id,
     input: UpdateUnit,
@@ -148,15 +161,17 @@ pub async fn update_unit(
         })?
         .ok_or(AppError::NotFound("unit"))?;
     tx.commit().await?;
+    cache.invalidate(landlord, &[Data::Units]);
     Ok(unit)
 }
 
-pub async fn delete_unit(db: &Database, landlord: Id, id: Id) -> AppResult<()> {
+pub async fn delete_unit(db: &Database, cache: &Cache, landlord: Id, id: Id) -> AppResult<()> {
     let mut tx = db.writer().begin().await?;
     if !units::delete(&mut tx, landlord, id).await.map_err(in_use)? {
         return Err(AppError::NotFound("unit"));
     }
     tx.commit().await?;
+    cache.invalidate(landlord, &[Data::Units]);
     Ok(())
 }
 

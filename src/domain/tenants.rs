@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use crate::cache::{Cache, Data};
 use crate::db::{
     Database, tenants,
     tenants::{Tenant, TenantFields, TenantPatch},
@@ -28,7 +29,12 @@ pub struct UpdateTenant {
     pub status: Option<TenantStatus>,
 }
 
-pub async fn create(db: &Database, landlord: Id, input: CreateTenant) -> AppResult<Tenant> {
+pub async fn create(
+    db: &Database,
+    cache: &Cache,
+    landlord: Id,
+    input: CreateTenant,
+) -> AppResult<Tenant> {
     let fields = TenantFields {
         name: validate::text("name", &input.name, 200)?,
         phone: validate::phone("phone", &input.phone)?,
@@ -38,10 +44,17 @@ pub async fn create(db: &Database, landlord: Id, input: CreateTenant) -> AppResu
     let mut tx = db.writer().begin().await?;
     let tenant = tenants::insert(&mut tx, landlord, &fields).await?;
     tx.commit().await?;
+    cache.invalidate(landlord, &[Data::Tenants]);
     Ok(tenant)
 }
 
-pub async fn update(db: &Database, landlord: Id, id: Id, input: UpdateTenant) -> AppResult<Tenant> {
+pub async fn update(
+    db: &Database,
+    cache: &Cache,
+    landlord: Id,
+    id: Id,
+    input: UpdateTenant,
+) -> AppResult<Tenant> {
     let patch = TenantPatch {
         name: input
             .name
@@ -59,10 +72,11 @@ pub async fn update(db: &Database, landlord: Id, id: Id, input: UpdateTenant) ->
         .await?
         .ok_or(AppError::NotFound("tenant"))?;
     tx.commit().await?;
+    cache.invalidate(landlord, &[Data::Tenants]);
     Ok(tenant)
 }
 
-pub async fn delete(db: &Database, landlord: Id, id: Id) -> AppResult<()> {
+pub async fn delete(db: &Database, cache: &Cache, landlord: Id, id: Id) -> AppResult<()> {
     let mut tx = db.writer().begin().await?;
     if !tenants::delete(&mut tx, landlord, id)
         .await
@@ -71,5 +85,6 @@ pub async fn delete(db: &Database, landlord: Id, id: Id) -> AppResult<()> {
         return Err(AppError::NotFound("tenant"));
     }
     tx.commit().await?;
+    cache.invalidate(landlord, &[Data::Tenants]);
     Ok(())
 }

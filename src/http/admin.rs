@@ -1,13 +1,24 @@
-//! `/admin/*`: operator views, for the `admin` role only.
+//! `/admin/*`: operator views and cache control, for the `admin` role only.
 
-use axum::{Router, extract::State, routing::get};
+use axum::{
+    Router,
+    body::Bytes,
+    extract::State,
+    routing::{get, post},
+};
+use serde::{Deserialize, Serialize};
 
+use crate::cache::CacheStats;
 use crate::db::DatabaseStats;
-use crate::error::AppResult;
+use crate::domain::Id;
+use crate::error::{AppError, AppResult};
 use crate::http::{AppState, auth::AdminUser, extract::Json};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/db", get(database))
+    Router::new()
+        .route("/admin/db", get(database))
+        .route("/admin/cache/stats", get(cache_stats))
+        .route("/admin/cache/clear", post(cache_clear))
 }
 
 /// Pools and their occupancy (replicas and lag join when replicas do).
@@ -16,4 +27,73 @@ async fn database(
     _admin: AdminUser,
 ) -> AppResult<Json<DatabaseStats>> {
     Ok(Json(state.db.stats()))
+}
+
+async fn cache_stats(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+) -> AppResult<Json<CacheStats>> {
+    Ok(Json(state.cache.stats().await))
+}
+
+/// What to clear; an empty body clears everything.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClearRequest {
+    /// A key pattern after the prefix and schema version, `*` as wildcard:
+    /// `report:*`, `dashboard:*`.
+    pattern: Option<String>,
+    landlord_id: Option<Id>,
+}
+
+#[derive(Serialize)]
+struct Cleared {
+    cleared: String,
+}
+
+async fn cache_clear(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    body: Bytes,
+) -> AppResult<Json<Cleared>> {
+    let request: ClearRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ClearRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|err| AppError::validation("invalid_body", err.to_string()))?
+    };
+    let cleared = match (request.pattern, request.landlord_id) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::validation(
+                "invalid_body",
+                "give a pattern or a landlord_id, not both",
+            ));
+        }
+        (Some(pattern), None) => {
+            if pattern.is_empty() || pattern.len() > 200 {
+                return Err(AppError::validation(
+                    "invalid_pattern",
+                    "pattern must be 1–200 characters",
+                ));
+            }
+            state
+                .cache
+                .clear_matching(&pattern)
+                .map_err(|err| AppError::Internal(anyhow::anyhow!(err)))?;
+            format!("pattern {pattern}")
+        }
+        (None, Some(landlord)) => {
+            state
+                .cache
+                .clear_landlord(landlord)
+                .map_err(|err| AppError::Internal(anyhow::anyhow!(err)))?;
+            format!("landlord {landlord}")
+        }
+        (None, None) => {
+            state.cache.clear_all();
+            "all".to_owned()
+        }
+    };
+    tracing::info!(%cleared, "cache cleared by an admin");
+    Ok(Json(Cleared { cleared }))
 }

@@ -53,7 +53,7 @@ async fn create(
     Landlord(landlord): Landlord,
     Json(body): Json<write::CreateCharge>,
 ) -> AppResult<(StatusCode, Json<Charge>)> {
-    let charge = write::create(&state.db, landlord, body).await?;
+    let charge = write::create(&state.db, &state.cache, landlord, body).await?;
     Ok((StatusCode::CREATED, Json(charge)))
 }
 
@@ -72,7 +72,9 @@ async fn update(
     Path(id): Path<Id>,
     Json(body): Json<write::UpdateCharge>,
 ) -> AppResult<Json<Charge>> {
-    Ok(Json(write::set_void(&state.db, landlord, id, body).await?))
+    Ok(Json(
+        write::set_void(&state.db, &state.cache, landlord, id, body).await?,
+    ))
 }
 
 async fn run(
@@ -81,6 +83,6 @@ async fn run(
     Json(body): Json<write::RunCharges>,
 ) -> AppResult<Json<write::RunSummary>> {
     Ok(Json(
-        write::run(&state.db, Some(landlord), body.period).await?,
+        write::run(&state.db, &state.cache, Some(landlord), body.period).await?,
     ))
 }

@@ -41,7 +41,7 @@ async fn create(
     Landlord(landlord): Landlord,
     Json(body): Json<write::CreateLease>,
 ) -> AppResult<(StatusCode, Json<Lease>)> {
-    let lease = write::create(&state.db, landlord, body).await?;
+    let lease = write::create(&state.db, &state.cache, landlord, body).await?;
     Ok((StatusCode::CREATED, Json(lease)))
 }
 
@@ -62,6 +62,6 @@ async fn update(
 ) -> AppResult<Json<Lease>> {
     let today = state.today();
     Ok(Json(
-        write::update(&state.db, landlord, id, body, today).await?,
+        write::update(&state.db, &state.cache, landlord, id, body, today).await?,
     ))
 }

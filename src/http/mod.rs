@@ -3,6 +3,7 @@
 
 mod admin;
 pub mod auth;
+mod cached;
 mod charges;
 pub mod extract;
 mod leases;
@@ -27,6 +28,7 @@ use tower_http::{
 };
 use tracing::Level;
 
+use crate::cache::Cache;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::error::AppError;
@@ -35,6 +37,7 @@ use crate::error::AppError;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Database,
+    pub cache: Cache,
     pub settings: Arc<Settings>,
     pub tz: Tz,
 }

@@ -51,7 +51,7 @@ async fn create(
     Landlord(landlord): Landlord,
     Json(body): Json<write::CreatePayment>,
 ) -> AppResult<(StatusCode, Json<Payment>)> {
-    let payment = write::create(&state.db, landlord, body, state.tz).await?;
+    let payment = write::create(&state.db, &state.cache, landlord, body, state.tz).await?;
     Ok((StatusCode::CREATED, Json(payment)))
 }
 
@@ -72,7 +72,7 @@ async fn update(
     Json(body): Json<write::UpdatePayment>,
 ) -> AppResult<Json<Payment>> {
     Ok(Json(
-        write::update_status(&state.db, landlord, id, body).await?,
+        write::update_status(&state.db, &state.cache, landlord, id, body).await?,
     ))
 }
 
@@ -108,7 +108,7 @@ async fn mpesa_c2b(
         return Err(AppError::Unauthorized);
     }
     let Json(body) = body?;
-    let outcome = mpesa::confirm(&state.db, body, state.tz).await?;
+    let outcome = mpesa::confirm(&state.db, &state.cache, body, state.tz).await?;
     tracing::info!(?outcome, "mpesa c2b confirmation");
     Ok(Json(json!({ "ResultCode": 0, "ResultDesc": "Accepted" })))
 }

@@ -2,6 +2,7 @@
 
 use axum::{Router, extract::State, http::StatusCode, routing::get};
 
+use crate::cache::View;
 use crate::db::{
     page::{Page, PageRequest},
     properties::{self, Property},
@@ -12,6 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::{
     AppState,
     auth::Landlord,
+    cached::{Cached, IfNoneMatch, json_bytes},
     extract::{Json, Path, Query},
 };
 
@@ -26,13 +28,28 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// A static list: cached for a day, moved to a new key by any property or
+/// unit write.
 async fn list(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
     Query(page): Query<PageRequest>,
-) -> AppResult<Json<Page<Property>>> {
-    let rows = properties::list(state.db.reader_for(landlord), landlord, page).await?;
-    Ok(Json(Page::from_rows(rows, page, |p| p.id)))
+    if_none_match: IfNoneMatch,
+) -> AppResult<Cached> {
+    let params = format!("{}:{}", page.after_id(), page.page_size());
+    let db = state.db.clone();
+    let load = async move {
+        let rows = properties::list(db.reader_for(landlord), landlord, page).await?;
+        json_bytes(&Page::from_rows(rows, page, |p| p.id))
+    };
+    let served = state
+        .cache
+        .get_or_load(View::PropertyList, landlord, &params, load)
+        .await?;
+    Ok(Cached {
+        served,
+        if_none_match,
+    })
 }
 
 async fn create(
@@ -40,7 +57,7 @@ async fn create(
     Landlord(landlord): Landlord,
     Json(body): Json<write::CreateProperty>,
 ) -> AppResult<(StatusCode, Json<Property>)> {
-    let property = write::create(&state.db, landlord, body).await?;
+    let property = write::create(&state.db, &state.cache, landlord, body).await?;
     Ok((StatusCode::CREATED, Json(property)))
 }
 
@@ -59,7 +76,9 @@ async fn update(
     Path(id): Path<Id>,
     Json(body): Json<write::UpdateProperty>,
 ) -> AppResult<Json<Property>> {
-    Ok(Json(write::update(&state.db, landlord, id, body).await?))
+    Ok(Json(
+        write::update(&state.db, &state.cache, landlord, id, body).await?,
+    ))
 }
 
 async fn delete(
@@ -67,7 +86,7 @@ async fn delete(
     Landlord(landlord): Landlord,
     Path(id): Path<Id>,
 ) -> AppResult<StatusCode> {
-    write::delete(&state.db, landlord, id).await?;
+    write::delete(&state.db, &state.cache, landlord, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -92,7 +111,7 @@ async fn create_unit(
     Path(property): Path<Id>,
     Json(body): Json<write::CreateUnit>,
 ) -> AppResult<(StatusCode, Json<Unit>)> {
-    let unit = write::create_unit(&state.db, landlord, property, body).await?;
+    let unit = write::create_unit(&state.db, &state.cache, landlord, property, body).await?;
     Ok((StatusCode::CREATED, Json(unit)))
 }
 
@@ -112,7 +131,7 @@ async fn update_unit(
     Json(body): Json<write::UpdateUnit>,
 ) -> AppResult<Json<Unit>> {
     Ok(Json(
-        write::update_unit(&state.db, landlord, id, body).await?,
+        write::update_unit(&state.db, &state.cache, landlord, id, body).await?,
     ))
 }
 
@@ -121,6 +140,6 @@ async fn delete_unit(
     Landlord(landlord): Landlord,
     Path(id): Path<Id>,
 ) -> AppResult<StatusCode> {
-    write::delete_unit(&state.db, landlord, id).await?;
+    write::delete_unit(&state.db, &state.cache, landlord, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

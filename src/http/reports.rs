@@ -1,24 +1,23 @@
 //! Reads: reports, payment metrics and the dashboard.
 
+use std::future::Future;
+
 use axum::{Router, extract::State, routing::get};
 use serde::Deserialize;
 
+use crate::cache::View;
+use crate::db::Database;
 use crate::domain::{Id, PaymentStatus, Role};
 use crate::error::{AppError, AppResult};
 use crate::http::{
     AppState,
     auth::{AuthUser, Landlord},
-    extract::{Json, Path, Query},
+    cached::{Cached, IfNoneMatch, json_bytes},
+    extract::{Path, Query},
 };
 use crate::reports::{
-    DateRange, RangeParams, Scope,
-    arrears::{self, ArrearsReport},
-    dashboard::{self, Dashboard},
-    financial::{self, FinancialReport},
-    metrics::{self, PaymentMetrics},
-    occupancy::{self, OccupancyReport},
-    parse_date,
-    payments::{self, PaymentsReport},
+    DateRange, RangeParams, Scope, arrears, dashboard, financial, metrics, occupancy, parse_date,
+    payments,
 };
 
 pub fn router() -> Router<AppState> {
@@ -47,19 +46,61 @@ struct AsOf {
     as_of: Option<String>,
 }
 
-async fn scope(state: &AppState, landlord: Id, filter: PropertyFilter) -> AppResult<Scope> {
-    Scope::new(&state.db, landlord, filter.property_id).await
+/// The canonical key part of an optional property filter.
+fn property_key(property: Option<Id>) -> String {
+    property.map_or_else(|| "p-".to_owned(), |id| format!("p{id}"))
+}
+
+/// Serves `view` through the cache. The loader checks the property filter
+/// itself, so a cache hit touches no database and a foreign property is a 404
+/// (errors are never cached).
+async fn serve<T, F, Fut>(
+    state: &AppState,
+    view: View,
+    landlord: Id,
+    property: Option<Id>,
+    params: String,
+    if_none_match: IfNoneMatch,
+    compute: F,
+) -> AppResult<Cached>
+where
+    T: serde::Serialize,
+    F: FnOnce(Database, Scope) -> Fut + Send + 'static,
+    Fut: Future<Output = AppResult<T>> + Send,
+{
+    let db = state.db.clone();
+    let load = async move {
+        let scope = Scope::new(&db, landlord, property).await?;
+        json_bytes(&compute(db, scope).await?)
+    };
+    let served = state
+        .cache
+        .get_or_load(view, landlord, &params, load)
+        .await?;
+    Ok(Cached {
+        served,
+        if_none_match,
+    })
 }
 
 async fn occupancy_report(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
     Query(filter): Query<PropertyFilter>,
-) -> AppResult<Json<OccupancyReport>> {
-    let scope = scope(&state, landlord, filter).await?;
-    Ok(Json(
-        occupancy::compute(&state.db, scope, state.today()).await?,
-    ))
+    if_none_match: IfNoneMatch,
+) -> AppResult<Cached> {
+    let today = state.today();
+    let params = format!("{today}:{}", property_key(filter.property_id));
+    serve(
+        &state,
+        View::ReportOccupancy,
+        landlord,
+        filter.property_id,
+        params,
+        if_none_match,
+        move |db, scope| async move { occupancy::compute(&db, scope, today).await },
+    )
+    .await
 }
 
 async fn financial_report(
@@ -67,10 +108,25 @@ async fn financial_report(
     Landlord(landlord): Landlord,
     Query(filter): Query<PropertyFilter>,
     Query(range): Query<RangeParams>,
-) -> AppResult<Json<FinancialReport>> {
+    if_none_match: IfNoneMatch,
+) -> AppResult<Cached> {
     let range = DateRange::parse(&range, state.today())?;
-    let scope = scope(&state, landlord, filter).await?;
-    Ok(Json(financial::compute(&state.db, scope, range).await?))
+    let params = format!(
+        "{}:{}:{}",
+        range.from,
+        range.to,
+        property_key(filter.property_id)
+    );
+    serve(
+        &state,
+        View::ReportFinancial,
+        landlord,
+        filter.property_id,
+        params,
+        if_none_match,
+        move |db, scope| async move { financial::compute(&db, scope, range).await },
+    )
+    .await
 }
 
 async fn payments_report(
@@ -79,12 +135,27 @@ async fn payments_report(
     Query(filter): Query<PropertyFilter>,
     Query(range): Query<RangeParams>,
     Query(status): Query<StatusFilter>,
-) -> AppResult<Json<PaymentsReport>> {
+    if_none_match: IfNoneMatch,
+) -> AppResult<Cached> {
     let range = DateRange::parse(&range, state.today())?;
-    let scope = scope(&state, landlord, filter).await?;
-    Ok(Json(
-        payments::compute(&state.db, scope, range, status.status).await?,
-    ))
+    let status = status.status;
+    let params = format!(
+        "{}:{}:{}:{}",
+        range.from,
+        range.to,
+        status.map_or("any", PaymentStatus::as_str),
+        property_key(filter.property_id)
+    );
+    serve(
+        &state,
+        View::ReportPayments,
+        landlord,
+        filter.property_id,
+        params,
+        if_none_match,
+        move |db, scope| async move { payments::compute(&db, scope, range, status).await },
+    )
+    .await
 }
 
 async fn arrears_report(
@@ -92,35 +163,52 @@ async fn arrears_report(
     Landlord(landlord): Landlord,
     Query(filter): Query<PropertyFilter>,
     Query(as_of): Query<AsOf>,
-) -> AppResult<Json<ArrearsReport>> {
+    if_none_match: IfNoneMatch,
+) -> AppResult<Cached> {
     let as_of = match &as_of.as_of {
         Some(text) => parse_date("as_of", text)?,
         None => state.today(),
     };
-    let scope = scope(&state, landlord, filter).await?;
-    Ok(Json(arrears::compute(&state.db, scope, as_of).await?))
+    let params = format!("{as_of}:{}", property_key(filter.property_id));
+    serve(
+        &state,
+        View::ReportArrears,
+        landlord,
+        filter.property_id,
+        params,
+        if_none_match,
+        move |db, scope| async move { arrears::compute(&db, scope, as_of).await },
+    )
+    .await
 }
 
 async fn payment_metrics(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
     Query(filter): Query<PropertyFilter>,
-) -> AppResult<Json<PaymentMetrics>> {
-    let scope = scope(&state, landlord, filter).await?;
-    Ok(Json(
-        metrics::compute(&state.db, scope, state.today()).await?,
-    ))
+    if_none_match: IfNoneMatch,
+) -> AppResult<Cached> {
+    let today = state.today();
+    let params = format!("{today}:{}", property_key(filter.property_id));
+    serve(
+        &state,
+        View::PaymentMetrics,
+        landlord,
+        filter.property_id,
+        params,
+        if_none_match,
+        move |db, scope| async move { metrics::compute(&db, scope, today).await },
+    )
+    .await
 }
 
 async fn own_dashboard(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
     Query(filter): Query<PropertyFilter>,
-) -> AppResult<Json<Dashboard>> {
-    let scope = scope(&state, landlord, filter).await?;
-    Ok(Json(
-        dashboard::compute(&state.db, scope, state.today()).await?,
-    ))
+    if_none_match: IfNoneMatch,
+) -> AppResult<Cached> {
+    dashboard_of(&state, landlord, filter.property_id, if_none_match).await
 }
 
 /// The seed's `/dashboard/<landlord_id>`, authenticated: a landlord may open
@@ -130,7 +218,8 @@ async fn landlord_dashboard(
     user: AuthUser,
     Path(landlord): Path<Id>,
     Query(filter): Query<PropertyFilter>,
-) -> AppResult<Json<Dashboard>> {
+    if_none_match: IfNoneMatch,
+) -> AppResult<Cached> {
     let allowed = match user.role {
         Role::Landlord => user.id == landlord,
         Role::Admin => crate::db::users::is_landlord(state.db.reader(), landlord).await?,
@@ -138,8 +227,26 @@ async fn landlord_dashboard(
     if !allowed {
         return Err(AppError::NotFound("landlord"));
     }
-    let scope = scope(&state, landlord, filter).await?;
-    Ok(Json(
-        dashboard::compute(&state.db, scope, state.today()).await?,
-    ))
+    dashboard_of(&state, landlord, filter.property_id, if_none_match).await
+}
+
+/// Dashboards are keyed by date: they roll over at midnight without a write.
+async fn dashboard_of(
+    state: &AppState,
+    landlord: Id,
+    property: Option<Id>,
+    if_none_match: IfNoneMatch,
+) -> AppResult<Cached> {
+    let today = state.today();
+    let params = format!("{today}:{}", property_key(property));
+    serve(
+        state,
+        View::Dashboard,
+        landlord,
+        property,
+        params,
+        if_none_match,
+        move |db, scope| async move { dashboard::compute(&db, scope, today).await },
+    )
+    .await
 }

@@ -3,6 +3,7 @@
 use axum::{Router, extract::State, http::StatusCode, routing::get};
 use serde::Deserialize;
 
+use crate::cache::View;
 use crate::db::{
     page::{Page, PageRequest},
     tenants::{self, Tenant},
@@ -12,6 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::{
     AppState,
     auth::Landlord,
+    cached::{Cached, IfNoneMatch, json_bytes},
     extract::{Json, Path, Query},
 };
 
@@ -26,14 +28,34 @@ struct Filter {
     status: Option<TenantStatus>,
 }
 
+/// A static list, cached like the property list.
 async fn list(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
     Query(filter): Query<Filter>,
     Query(page): Query<PageRequest>,
-) -> AppResult<Json<Page<Tenant>>> {
-    let rows = tenants::list(state.db.reader_for(landlord), landlord, filter.status, page).await?;
-    Ok(Json(Page::from_rows(rows, page, |t| t.id)))
+    if_none_match: IfNoneMatch,
+) -> AppResult<Cached> {
+    let status = filter.status;
+    let params = format!(
+        "{}:{}:{}",
+        status.map_or("any", TenantStatus::as_str),
+        page.after_id(),
+        page.page_size()
+    );
+    let db = state.db.clone();
+    let load = async move {
+        let rows = tenants::list(db.reader_for(landlord), landlord, status, page).await?;
+        json_bytes(&Page::from_rows(rows, page, |t| t.id))
+    };
+    let served = state
+        .cache
+        .get_or_load(View::TenantList, landlord, &params, load)
+        .await?;
+    Ok(Cached {
+        served,
+        if_none_match,
+    })
 }
 
 async fn create(
@@ -41,7 +63,7 @@ async fn create(
     Landlord(landlord): Landlord,
     Json(body): Json<write::CreateTenant>,
 ) -> AppResult<(StatusCode, Json<Tenant>)> {
-    let tenant = write::create(&state.db, landlord, body).await?;
+    let tenant = write::create(&state.db, &state.cache, landlord, body).await?;
     Ok((StatusCode::CREATED, Json(tenant)))
 }
 
@@ -60,7 +82,9 @@ async fn update(
     Path(id): Path<Id>,
     Json(body): Json<write::UpdateTenant>,
 ) -> AppResult<Json<Tenant>> {
-    Ok(Json(write::update(&state.db, landlord, id, body).await?))
+    Ok(Json(
+        write::update(&state.db, &state.cache, landlord, id, body).await?,
+    ))
 }
 
 async fn delete(
@@ -68,6 +92,6 @@ async fn delete(
     Landlord(landlord): Landlord,
     Path(id): Path<Id>,
 ) -> AppResult<StatusCode> {
-    write::delete(&state.db, landlord, id).await?;
+    write::delete(&state.db, &state.cache, landlord, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

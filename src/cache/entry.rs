@@ -1,0 +1,119 @@
+//! A cached value: the serialized response body with its ETag and age, and
+//! its byte envelope for shared tiers (versioned; anything that fails to
+//! decode is a miss, never a crash — no pickle-like formats).
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use sha2::{Digest, Sha256};
+
+/// Bumped whenever the envelope layout changes.
+pub const ENVELOPE_VERSION: u8 = 1;
+const MAGIC: &[u8; 3] = b"MFK";
+const HEADER: usize = 3 + 1 + 8 + 16;
+
+#[derive(Debug)]
+pub struct Entry {
+    /// The JSON body, sent as is on every hit.
+    pub body: Bytes,
+    /// Strong validator: the first 128 bits of the body's SHA-256, hex.
+    pub etag: String,
+    pub created_at_ms: u64,
+    /// Until when the entry is served as fresh; after it, as stale while a
+    /// refresh runs (the L1 keeps it a little longer for that).
+    pub fresh_until: Instant,
+}
+
+impl Entry {
+    pub fn new(body: Bytes, ttl: Duration) -> Entry {
+        let digest = Sha256::digest(&body);
+        Entry {
+            etag: hex::encode(&digest[..16]),
+            body,
+            created_at_ms: now_ms(),
+            fresh_until: Instant::now() + ttl,
+        }
+    }
+
+    pub fn is_fresh(&self) -> bool {
+        Instant::now() < self.fresh_until
+    }
+
+    /// `MFK`, version, created-at (ms, big-endian), ETag (16 bytes), body.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(HEADER + self.body.len());
+        bytes.extend_from_slice(MAGIC);
+        bytes.push(ENVELOPE_VERSION);
+        bytes.extend_from_slice(&self.created_at_ms.to_be_bytes());
+        bytes.extend_from_slice(&hex::decode(&self.etag).unwrap_or_else(|_| vec![0; 16]));
+        bytes.extend_from_slice(&self.body);
+        bytes
+    }
+
+    /// Reads an envelope; `None` for anything malformed or of another version.
+    /// The ETag is checked against the body, so a truncated or altered value
+    /// is refused too.
+    pub fn decode(bytes: &[u8], ttl: Duration) -> Option<Entry> {
+        if bytes.len() < HEADER || &bytes[..3] != MAGIC || bytes[3] != ENVELOPE_VERSION {
+            return None;
+        }
+        let created_at_ms = u64::from_be_bytes(bytes[4..12].try_into().ok()?);
+        let etag = hex::encode(&bytes[12..28]);
+        let entry = Entry::new(Bytes::copy_from_slice(&bytes[HEADER..]), ttl);
+        (entry.etag == etag).then_some(Entry {
+            created_at_ms,
+            ..entry
+        })
+    }
+
+    /// Bytes the L1 charges for this entry.
+    pub fn weight(&self, key: &str) -> u32 {
+        u32::try_from(key.len() + self.body.len() + self.etag.len() + 64).unwrap_or(u32::MAX)
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_round_trip_and_refuse_garbage() {
+        let entry = Entry::new(Bytes::from_static(br#"{"a":1}"#), Duration::from_secs(60));
+        let bytes = entry.encode();
+        let back = Entry::decode(&bytes, Duration::from_secs(60)).expect("decodes");
+        assert_eq!(back.body, entry.body);
+        assert_eq!(back.etag, entry.etag);
+        assert_eq!(back.created_at_ms, entry.created_at_ms);
+
+        assert!(Entry::decode(b"", Duration::ZERO).is_none());
+        assert!(Entry::decode(b"\x80\x04pickle", Duration::ZERO).is_none());
+        let mut other_version = bytes.clone();
+        other_version[3] = ENVELOPE_VERSION + 1;
+        assert!(Entry::decode(&other_version, Duration::ZERO).is_none());
+        let mut altered = bytes.clone();
+        let last = altered.len() - 1;
+        altered[last] ^= 1;
+        assert!(Entry::decode(&altered, Duration::ZERO).is_none());
+        assert!(Entry::decode(&bytes[..bytes.len() - 1], Duration::ZERO).is_none());
+    }
+
+    #[test]
+    fn etags_follow_the_body() {
+        let a = Entry::new(Bytes::from_static(b"one"), Duration::ZERO);
+        let b = Entry::new(Bytes::from_static(b"two"), Duration::ZERO);
+        assert_ne!(a.etag, b.etag);
+        assert_eq!(
+            a.etag,
+            Entry::new(Bytes::from_static(b"one"), Duration::ZERO).etag
+        );
+        assert_eq!(a.etag.len(), 32);
+    }
+}
