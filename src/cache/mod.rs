@@ -37,7 +37,7 @@ pub use stats::{Tier, ViewStats};
 pub use view::{Data, TtlClass, View};
 
 use crate::config::CacheSettings;
-use crate::domain::Id;
+use crate::domain::{Id, Role};
 use crate::error::{AppError, AppResult};
 use generations::Generations;
 use stats::Stats;
@@ -54,6 +54,9 @@ pub struct Cache {
 struct Inner {
     settings: CacheSettings,
     l1: Moka<String, Arc<Entry>>,
+    /// Bearer-token checks (token hash → owner), so a cache hit touches no
+    /// database at all.
+    tokens: Moka<String, (Id, Role)>,
     generations: Generations,
     stats: Arc<Stats>,
     /// Keys whose stale entry is being refreshed, so only one refresh runs.
@@ -98,10 +101,15 @@ impl Cache {
                 }
             })
             .build();
+        let tokens = Moka::builder()
+            .max_capacity(100_000)
+            .time_to_live(Duration::from_secs(settings.token_ttl_secs))
+            .build();
         Cache {
             inner: Arc::new(Inner {
                 settings,
                 l1,
+                tokens,
                 generations: Generations::default(),
                 stats,
                 refreshing: Mutex::new(HashSet::new()),
@@ -230,6 +238,25 @@ impl Cache {
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&key);
         });
+    }
+
+    /// The owner of a token checked recently, if any.
+    pub async fn token_owner(&self, token_hash: &str) -> Option<(Id, Role)> {
+        if self.inner.settings.token_ttl_secs == 0 {
+            return None;
+        }
+        self.inner.tokens.get(token_hash).await
+    }
+
+    pub async fn remember_token(&self, token_hash: String, owner: (Id, Role)) {
+        if self.inner.settings.token_ttl_secs > 0 {
+            self.inner.tokens.insert(token_hash, owner).await;
+        }
+    }
+
+    /// After logout or revocation.
+    pub async fn forget_token(&self, token_hash: &str) {
+        self.inner.tokens.invalidate(token_hash).await;
     }
 
     /// Call after a write has committed: every view of `landlord` that depends

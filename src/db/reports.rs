@@ -101,7 +101,7 @@ pub async fn occupancy(
                     SELECT 1 FROM leases l WHERE l.unit_id = u.id AND l.status = 'active' \
                       AND l.start_date <= $2 AND (l.end_date IS NULL OR l.end_date >= $2) \
                 ) THEN 1 ELSE 0 END), 0) AS occupied \
-         FROM properties p LEFT JOIN units u ON u.property_id = p.id \
+         FROM properties p LEFT JOIN units u ON u.property_id = p.id AND u.landlord_id = $1 \
          WHERE p.landlord_id = $1 AND ($3 IS NULL OR p.id = $3) \
          GROUP BY p.id, p.name ORDER BY p.id",
     )

@@ -53,9 +53,16 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<AuthUser> {
         let token = bearer_token(parts).ok_or(AppError::Unauthorized)?;
         let token_hash = auth::token_hash(token);
+        if let Some((id, role)) = state.cache.token_owner(&token_hash).await {
+            return Ok(AuthUser { id, role, token_hash });
+        }
         let owner = tokens::owner(state.db.reader(), &token_hash, Utc::now())
             .await?
             .ok_or(AppError::Unauthorized)?;
+        state
+            .cache
+            .remember_token(token_hash.clone(), (owner.user_id, owner.role))
+            .await;
         Ok(AuthUser {
             id: owner.user_id,
             role: owner.role,
@@ -155,6 +162,7 @@ async fn logout(State(state): State<AppState>, user: AuthUser) -> AppResult<Stat
     let mut tx = state.db.writer().begin().await?;
     tokens::revoke(&mut tx, &user.token_hash, Utc::now()).await?;
     tx.commit().await?;
+    state.cache.forget_token(&user.token_hash).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
