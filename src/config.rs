@@ -79,6 +79,11 @@ pub struct CacheSettings {
     pub stale_secs: u64,
     /// How long a bearer-token check is remembered (logout forgets it at once).
     pub token_ttl_secs: u64,
+    /// Read the generation from Redis on every request: another instance's
+    /// write is then seen at once, for one Redis round trip per read.
+    pub strict: bool,
+    /// Timeout of every Redis call; past it Redis counts as failing.
+    pub redis_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,6 +170,8 @@ impl Default for CacheSettings {
             jitter_pct: 10,
             stale_secs: 30,
             token_ttl_secs: 60,
+            strict: false,
+            redis_timeout_ms: 250,
         }
     }
 }

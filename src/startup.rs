@@ -32,12 +32,21 @@ impl Application {
     /// and migrated (`serve --demo` seeds it first).
     pub async fn with_database(settings: Settings, db: Database) -> anyhow::Result<Application> {
         let tz = settings.timezone()?;
+        let redis_url = settings
+            .redis
+            .url
+            .as_ref()
+            .map(|url| url.expose().to_owned());
+        let cache = Cache::connect(settings.cache.clone(), redis_url.as_deref()).await?;
+        if let Some(url) = &settings.redis.url {
+            tracing::info!(redis = %url.redacted_url(), strict = settings.cache.strict, "cache: L1 + Redis L2");
+        }
         let listener = TcpListener::bind(settings.server.bind)
             .await
             .with_context(|| format!("binding {}", settings.server.bind))?;
         let state = AppState {
             db,
-            cache: Cache::new(settings.cache.clone()),
+            cache,
             settings: Arc::new(settings),
             tz,
         };
@@ -53,6 +62,10 @@ impl Application {
 
     pub fn database(&self) -> &Database {
         &self.state.db
+    }
+
+    pub fn cache(&self) -> &Cache {
+        &self.state.cache
     }
 
     /// Serves until SIGINT or SIGTERM.

@@ -53,6 +53,34 @@ impl Generations {
         }
     }
 
+    /// Whether this landlord's counters were loaded (or bumped) here.
+    pub fn is_known(&self, landlord: Id) -> bool {
+        self.lock().landlords.contains_key(&landlord)
+    }
+
+    /// Takes the counters Redis holds (the shared truth when it is configured).
+    pub fn load(&self, landlord: Id, own: [u64; Data::COUNT], global: [u64; Data::COUNT]) {
+        let mut table = self.lock();
+        table.landlords.insert(landlord, own);
+        table.global = global;
+    }
+
+    /// Applies a counter value announced by Redis (ours or another
+    /// instance's); counters only move forward.
+    pub fn apply(&self, landlord: Option<Id>, data: Data, value: u64) {
+        let mut table = self.lock();
+        let counter = match landlord {
+            Some(id) => &mut table.landlords.entry(id).or_default()[data.index()],
+            None => &mut table.global[data.index()],
+        };
+        *counter = (*counter).max(value);
+    }
+
+    /// Forgets every counter (after reconnecting to Redis, which is the truth).
+    pub fn reset(&self) {
+        *self.lock() = Table::default();
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         // A panic while holding the lock cannot leave the counters torn
         // (each update is a plain increment), so a poisoned lock is usable.

@@ -1,20 +1,23 @@
 //! The tiered cache in front of the reports and lists.
 //!
 //! One entry point, [`Cache::get_or_load`]: L1 (moka, in-process, bounded by
-//! bytes, per-entry TTL) → loader. Keys carry the landlord's generation for
-//! the data the view depends on ([`generations`]), so a write makes every
-//! dependent key unreachable in O(1) and a read after an acknowledged write
-//! always misses into the database. Concurrent misses of one key run one load
-//! (single-flight); an entry past its TTL is served stale while one refresh
-//! runs (never across an invalidation: that is a different key).
+//! bytes, per-entry TTL) → L2 (Redis, when configured) → loader. Keys carry
+//! the landlord's generation for the data the view depends on
+//! ([`generations`]), so a write makes every dependent key unreachable in O(1)
+//! and a read after an acknowledged write always misses into the database.
+//! Concurrent misses of one key run one load per instance (single-flight) and,
+//! with Redis, one per cluster (a short `SET NX PX` lease: the others wait
+//! briefly for its result). An entry past its TTL is served stale while one
+//! refresh runs (never across an invalidation: that is a different key).
 //!
-//! The shared Redis tier (L2), the cross-instance invalidation channel and the
-//! Redis lease against cross-instance stampedes plug in here next; see
-//! `docs/CACHE.md`.
+//! With Redis the generations live there (bumped with `HINCRBY`, announced on
+//! a pub/sub channel every instance follows, see [`sync`]). See `docs/CACHE.md`.
 
 pub mod entry;
 pub mod generations;
+pub mod l2;
 pub mod stats;
+mod sync;
 pub mod view;
 
 use std::{
@@ -40,11 +43,16 @@ use crate::config::CacheSettings;
 use crate::domain::{Id, Role};
 use crate::error::{AppError, AppResult};
 use generations::Generations;
+use l2::L2;
 use stats::Stats;
 
 /// Bumped when the layout of cached bodies changes, so old entries in a
 /// shared tier are never read by new code.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// While Redis is down, L1 entries live at most this long: other instances'
+/// writes cannot reach this one then.
+const L1_TTL_WITHOUT_REDIS: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct Cache {
@@ -54,13 +62,22 @@ pub struct Cache {
 struct Inner {
     settings: CacheSettings,
     l1: Moka<String, Arc<Entry>>,
+    l2: Option<L2>,
+    /// The pub/sub channel of invalidations between instances.
+    channel: String,
+    generations: Generations,
+    /// Generation bumps made while Redis was unreachable, replayed to it when
+    /// it is back (else its counters would lag behind data written meanwhile
+    /// and old L2 entries would become reachable again).
+    pending: Mutex<Vec<(Option<Id>, Data)>>,
     /// Bearer-token checks (token hash → owner), so a cache hit touches no
     /// database at all.
     tokens: Moka<String, (Id, Role)>,
-    generations: Generations,
     stats: Arc<Stats>,
     /// Keys whose stale entry is being refreshed, so only one refresh runs.
     refreshing: Mutex<HashSet<String>>,
+    /// Whether the invalidation channel is being followed (with Redis).
+    subscribed: AtomicBool,
 }
 
 /// A response body and where it came from.
@@ -73,6 +90,9 @@ pub struct Served {
 #[derive(Debug, Serialize)]
 pub struct CacheStats {
     pub enabled: bool,
+    /// `off` (no Redis configured), `up`, or `down` (skipped by the breaker).
+    pub l2: &'static str,
+    pub strict: bool,
     pub l1: L1Stats,
     pub views: Vec<ViewStats>,
 }
@@ -85,8 +105,39 @@ pub struct L1Stats {
     pub evictions: u64,
 }
 
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Every critical section here leaves the data consistent, so a poisoned
+    // lock is still usable.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Cache {
+    /// An L1-only cache (no `REDIS_URL`).
     pub fn new(settings: CacheSettings) -> Cache {
+        Cache::build(settings, None)
+    }
+
+    /// The cache for these settings: with a Redis URL, L1 + L2 and the
+    /// invalidation channel (followed by a background task); without, L1
+    /// only. An unreachable Redis is not an error: requests go on without it.
+    pub async fn connect(
+        settings: CacheSettings,
+        redis_url: Option<&str>,
+    ) -> anyhow::Result<Cache> {
+        let Some(url) = redis_url else {
+            return Ok(Cache::new(settings));
+        };
+        let root = format!("{}:v{SCHEMA_VERSION}", settings.prefix);
+        let timeout = Duration::from_millis(settings.redis_timeout_ms);
+        let l2 = L2::new(url, root, timeout)?;
+        let cache = Cache::build(settings, Some(l2));
+        sync::follow(cache.clone());
+        Ok(cache)
+    }
+
+    fn build(settings: CacheSettings, l2: Option<L2>) -> Cache {
         let stats = Arc::new(Stats::default());
         let evictions = Arc::clone(&stats);
         let stale_window = Duration::from_secs(settings.stale_secs);
@@ -107,12 +158,16 @@ impl Cache {
             .build();
         Cache {
             inner: Arc::new(Inner {
+                channel: format!("{}:v{SCHEMA_VERSION}:invalidate", settings.prefix),
                 settings,
                 l1,
-                tokens,
+                l2,
                 generations: Generations::default(),
+                pending: Mutex::new(Vec::new()),
+                tokens,
                 stats,
                 refreshing: Mutex::new(HashSet::new()),
+                subscribed: AtomicBool::new(false),
             }),
         }
     }
@@ -121,8 +176,23 @@ impl Cache {
         self.inner.settings.enabled
     }
 
+    /// Whether this instance follows the Redis invalidation channel (false
+    /// without Redis, and while the channel is down).
+    pub fn is_following(&self) -> bool {
+        self.inner.subscribed.load(Ordering::Relaxed)
+    }
+
     /// `{prefix}:v{schema}:{service}:{operation}:{landlord}:g{generation}:{params}`.
-    pub fn key(&self, view: View, landlord: Id, params: &str) -> String {
+    /// With Redis, the landlord's counters come from it the first time, and on
+    /// every call in strict mode (so another instance's write is seen at once
+    /// rather than when its announcement arrives).
+    pub async fn key(&self, view: View, landlord: Id, params: &str) -> String {
+        if let Some(l2) = &self.inner.l2
+            && (self.inner.settings.strict || !self.inner.generations.is_known(landlord))
+            && let Some((own, global)) = l2.generations(landlord).await
+        {
+            self.inner.generations.load(landlord, own, global);
+        }
         let (service, operation) = view.key_parts();
         let generation = self.inner.generations.of(landlord, view);
         format!(
@@ -157,7 +227,7 @@ impl Cache {
             });
         }
         // The generation is read here, before any load (see `generations`).
-        let key = self.key(view, landlord, params);
+        let key = self.key(view, landlord, params).await;
         if let Some(entry) = self.inner.l1.get(&key).await {
             let tier = if entry.is_fresh() {
                 Tier::L1
@@ -169,16 +239,17 @@ impl Cache {
             return Ok(Served { entry, tier });
         }
 
-        let loaded_here = Arc::new(AtomicBool::new(false));
+        // Whoever runs `init` records where the value came from; requests
+        // that waited on another's `init` find nothing recorded.
+        let outcome = Arc::new(Mutex::new(None::<Tier>));
         let init = {
-            let loaded_here = Arc::clone(&loaded_here);
-            let stats = Arc::clone(&self.inner.stats);
+            let outcome = Arc::clone(&outcome);
+            let cache = self.clone();
+            let key = key.clone();
             async move {
-                loaded_here.store(true, Ordering::Relaxed);
-                let started = Instant::now();
-                let body = load.await?;
-                stats.loaded(view, started.elapsed());
-                Ok::<_, AppError>(Arc::new(Entry::new(body, ttl)))
+                let (entry, tier) = cache.l2_or_load(view, &key, ttl, load).await?;
+                *lock(&outcome) = Some(tier);
+                Ok::<_, AppError>(entry)
             }
         };
         let entry = self
@@ -189,14 +260,73 @@ impl Cache {
             .await
             .map_err(shared_error)?
             .into_value();
-        let tier = if loaded_here.load(Ordering::Relaxed) {
-            Tier::Miss
-        } else {
+        let recorded = *lock(&outcome);
+        let tier = recorded.unwrap_or_else(|| {
             self.inner.stats.coalesced(view);
             Tier::L1
-        };
+        });
         self.inner.stats.served(view, tier);
         Ok(Served { entry, tier })
+    }
+
+    /// The L1 miss path: L2 (a value that fails to decode is a miss), else a
+    /// load — by this instance if it wins the Redis lease on the key, else
+    /// after waiting briefly for the instance that did.
+    async fn l2_or_load<F>(
+        &self,
+        view: View,
+        key: &str,
+        ttl: Duration,
+        load: F,
+    ) -> AppResult<(Arc<Entry>, Tier)>
+    where
+        F: Future<Output = AppResult<Bytes>> + Send + 'static,
+    {
+        if let Some(l2) = &self.inner.l2 {
+            if let Some(entry) = self.l2_entry(l2, key, ttl).await {
+                return Ok((entry, Tier::L2));
+            }
+            if !l2.lease(key).await {
+                // Another instance is computing this key: wait briefly for it.
+                for _ in 0..20 {
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                    if let Some(entry) = self.l2_entry(l2, key, ttl).await {
+                        return Ok((entry, Tier::L2));
+                    }
+                }
+            }
+        }
+        let started = Instant::now();
+        let body = load.await?;
+        self.inner.stats.loaded(view, started.elapsed());
+        let entry = Arc::new(Entry::new(body, self.l1_ttl(ttl)));
+        if let Some(l2) = &self.inner.l2 {
+            l2.set(key, &entry.encode(), ttl).await;
+            l2.release(key).await;
+        }
+        Ok((entry, Tier::Miss))
+    }
+
+    async fn l2_entry(&self, l2: &L2, key: &str, ttl: Duration) -> Option<Arc<Entry>> {
+        let bytes = l2.get(key).await?;
+        match Entry::decode(&bytes, self.l1_ttl(ttl)) {
+            Some(entry) => Some(Arc::new(entry)),
+            None => {
+                tracing::warn!(key, "undecodable value in Redis; treated as a miss");
+                None
+            }
+        }
+    }
+
+    /// L1 entries live briefly while Redis is unreachable or its
+    /// invalidations cannot be followed.
+    fn l1_ttl(&self, ttl: Duration) -> Duration {
+        match &self.inner.l2 {
+            Some(l2) if l2.is_down() || !self.inner.subscribed.load(Ordering::Relaxed) => {
+                ttl.min(L1_TTL_WITHOUT_REDIS)
+            }
+            _ => ttl,
+        }
     }
 
     /// Reloads a stale entry once, in the background, under the same key.
@@ -204,15 +334,8 @@ impl Cache {
     where
         F: Future<Output = AppResult<Bytes>> + Send + 'static,
     {
-        {
-            let mut refreshing = self
-                .inner
-                .refreshing
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if !refreshing.insert(key.clone()) {
-                return;
-            }
+        if !lock(&self.inner.refreshing).insert(key.clone()) {
+            return;
         }
         let cache = self.clone();
         let ttl = self.ttl(view);
@@ -221,22 +344,17 @@ impl Cache {
             match load.await {
                 Ok(body) => {
                     cache.inner.stats.loaded(view, started.elapsed());
-                    cache
-                        .inner
-                        .l1
-                        .insert(key.clone(), Arc::new(Entry::new(body, ttl)))
-                        .await;
+                    let entry = Arc::new(Entry::new(body, cache.l1_ttl(ttl)));
+                    if let Some(l2) = &cache.inner.l2 {
+                        l2.set(&key, &entry.encode(), ttl).await;
+                    }
+                    cache.inner.l1.insert(key.clone(), entry).await;
                 }
                 Err(err) => {
                     tracing::warn!(view = view.name(), error = %err, "stale refresh failed")
                 }
             }
-            cache
-                .inner
-                .refreshing
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&key);
+            lock(&cache.inner.refreshing).remove(&key);
         });
     }
 
@@ -254,31 +372,89 @@ impl Cache {
         }
     }
 
-    /// After logout or revocation.
+    /// After logout or revocation, on every instance.
     pub async fn forget_token(&self, token_hash: &str) {
         self.inner.tokens.invalidate(token_hash).await;
+        self.announce(&format!("t:{token_hash}")).await;
     }
 
-    /// Call after a write has committed: every view of `landlord` that depends
-    /// on `touched` moves to a new key.
-    pub fn invalidate(&self, landlord: Id, touched: &[Data]) {
-        self.inner.generations.bump(landlord, touched);
+    async fn announce(&self, message: &str) {
+        if let Some(l2) = &self.inner.l2 {
+            l2.publish(&self.inner.channel, message).await;
+        }
+    }
+
+    /// Call after a write has committed, before answering it: every view of
+    /// `landlord` that depends on `touched` moves to a new key, here at once
+    /// and on other instances when the announcement arrives.
+    pub async fn invalidate(&self, landlord: Id, touched: &[Data]) {
+        self.bump(Some(landlord), touched).await;
     }
 
     /// After a write that touched every landlord (the CLI's charge run).
-    pub fn invalidate_everyone(&self, touched: &[Data]) {
-        self.inner.generations.bump_all(touched);
+    pub async fn invalidate_everyone(&self, touched: &[Data]) {
+        self.bump(None, touched).await;
     }
 
-    /// Drops every L1 entry.
-    pub fn clear_all(&self) {
+    async fn bump(&self, landlord: Option<Id>, touched: &[Data]) {
+        match landlord {
+            Some(id) => self.inner.generations.bump(id, touched),
+            None => self.inner.generations.bump_all(touched),
+        }
+        let Some(l2) = &self.inner.l2 else { return };
+        match l2.bump(landlord, touched, &self.inner.channel).await {
+            Some(values) => {
+                for (data, value) in values {
+                    self.inner.generations.apply(landlord, data, value);
+                }
+            }
+            None => lock(&self.inner.pending).extend(touched.iter().map(|data| (landlord, *data))),
+        }
+    }
+
+    /// Drops every entry, in both tiers and on every instance.
+    pub async fn clear_all(&self) {
         self.inner.l1.invalidate_all();
+        if let Some(l2) = &self.inner.l2 {
+            l2.unlink_matching(&format!(
+                "{}:v{SCHEMA_VERSION}:*",
+                self.inner.settings.prefix
+            ))
+            .await;
+        }
+        self.announce("c:all").await;
     }
 
-    /// Drops the L1 entries whose key matches `pattern` (`*` wildcards, the
-    /// prefix and schema version implied: `report:*`, `*:7:*`). Returns an
-    /// error message for a pattern that cannot be used.
-    pub fn clear_matching(&self, pattern: &str) -> Result<(), String> {
+    /// Drops the entries whose key matches `pattern` (`*` wildcards, after the
+    /// prefix and schema version: `report:*`), in both tiers and everywhere.
+    pub async fn clear_pattern(&self, pattern: &str) -> Result<(), String> {
+        self.clear_l1_matching(pattern)?;
+        if let Some(l2) = &self.inner.l2 {
+            l2.unlink_matching(&format!(
+                "{}:v{SCHEMA_VERSION}:{pattern}",
+                self.inner.settings.prefix
+            ))
+            .await;
+        }
+        self.announce(&format!("c:p:{pattern}")).await;
+        Ok(())
+    }
+
+    /// Drops one landlord's entries, in both tiers and everywhere.
+    pub async fn clear_landlord(&self, landlord: Id) -> Result<(), String> {
+        self.clear_l1_landlord(landlord)?;
+        if let Some(l2) = &self.inner.l2 {
+            l2.unlink_matching(&format!(
+                "{}:v{SCHEMA_VERSION}:*:*:{landlord}:g*",
+                self.inner.settings.prefix
+            ))
+            .await;
+        }
+        self.announce(&format!("c:l:{landlord}")).await;
+        Ok(())
+    }
+
+    fn clear_l1_matching(&self, pattern: &str) -> Result<(), String> {
         let full = format!("{}:v{SCHEMA_VERSION}:{pattern}", self.inner.settings.prefix);
         let parts: Vec<String> = full.split('*').map(str::to_owned).collect();
         self.inner
@@ -288,8 +464,7 @@ impl Cache {
             .map_err(|err| err.to_string())
     }
 
-    /// Drops one landlord's L1 entries.
-    pub fn clear_landlord(&self, landlord: Id) -> Result<(), String> {
+    fn clear_l1_landlord(&self, landlord: Id) -> Result<(), String> {
         // Keys are `{prefix}:v{n}:{service}:{operation}:{landlord}:…`.
         let landlord = landlord.to_string();
         let prefix = format!("{}:v{SCHEMA_VERSION}:", self.inner.settings.prefix);
@@ -308,6 +483,12 @@ impl Cache {
         self.inner.l1.run_pending_tasks().await;
         CacheStats {
             enabled: self.enabled(),
+            l2: match &self.inner.l2 {
+                None => "off",
+                Some(l2) if l2.is_down() => "down",
+                Some(_) => "up",
+            },
+            strict: self.inner.settings.strict,
             l1: L1Stats {
                 items: self.inner.l1.entry_count(),
                 bytes: self.inner.l1.weighted_size(),
@@ -345,6 +526,17 @@ impl moka::Expiry<String, Arc<Entry>> for KeepWhileServable {
         created_at: Instant,
     ) -> Option<Duration> {
         Some(entry.fresh_until.saturating_duration_since(created_at) + self.stale_window)
+    }
+
+    /// A refreshed entry replaces the stale one with a lifetime of its own.
+    fn expire_after_update(
+        &self,
+        key: &String,
+        entry: &Arc<Entry>,
+        updated_at: Instant,
+        _remaining: Option<Duration>,
+    ) -> Option<Duration> {
+        self.expire_after_create(key, entry, updated_at)
     }
 }
 

@@ -18,8 +18,21 @@ pub enum Data {
 impl Data {
     pub const COUNT: usize = 6;
 
+    pub const ALL: [Data; Data::COUNT] = [
+        Data::Properties,
+        Data::Units,
+        Data::Tenants,
+        Data::Leases,
+        Data::Charges,
+        Data::Payments,
+    ];
+
     pub fn index(self) -> usize {
         self as usize
+    }
+
+    pub fn from_index(index: usize) -> Option<Data> {
+        Data::ALL.get(index).copied()
     }
 }
 

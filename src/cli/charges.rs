@@ -21,10 +21,14 @@ pub async fn run(settings: Settings, command: ChargesCommand) -> anyhow::Result<
     let period = period
         .unwrap_or_else(|| Period::containing(chrono::Utc::now().with_timezone(&tz).date_naive()));
     let db = super::connect_migrated(&settings).await?;
-    // A separate process: its cache is its own. Servers on the same
-    // database see the new charges when their views expire (or at once
-    // through Redis invalidation when they share one).
-    let cache = crate::cache::Cache::new(settings.cache.clone());
+    // With Redis the bump reaches every server at once; without, servers on
+    // the same database see the new charges when their views expire.
+    let redis_url = settings
+        .redis
+        .url
+        .as_ref()
+        .map(|url| url.expose().to_owned());
+    let cache = crate::cache::Cache::connect(settings.cache.clone(), redis_url.as_deref()).await?;
     let summary = charges::run(&db, &cache, None, period)
         .await
         .map_err(|err| anyhow::anyhow!("charge run failed: {err}"))?;

@@ -73,7 +73,7 @@ pub async fn create(
         })?
         .ok_or(AppError::NotFound("lease"))?;
     tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Charges]);
+    cache.invalidate(landlord, &[Data::Charges]).await;
     Ok(created)
 }
 
@@ -89,7 +89,7 @@ pub async fn set_void(
         .await?
         .ok_or(AppError::NotFound("charge"))?;
     tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Charges]);
+    cache.invalidate(landlord, &[Data::Charges]).await;
     Ok(charge)
 }
 
@@ -106,8 +106,8 @@ pub async fn run(
     let created = charges::insert_rent(&mut tx, period, &billable).await?;
     tx.commit().await?;
     match landlord {
-        Some(landlord) => cache.invalidate(landlord, &[Data::Charges]),
-        None => cache.invalidate_everyone(&[Data::Charges]),
+        Some(landlord) => cache.invalidate(landlord, &[Data::Charges]).await,
+        None => cache.invalidate_everyone(&[Data::Charges]).await,
     }
     tracing::info!(%period, leases = billable.len(), created, "charge run");
     Ok(RunSummary {

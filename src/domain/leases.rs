@@ -166,7 +166,9 @@ pub async fn create(
         charges::insert(&mut tx, landlord, &deposit).await?;
     }
     tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Leases, Data::Charges]);
+    cache
+        .invalidate(landlord, &[Data::Leases, Data::Charges])
+        .await;
     Ok(created)
 }
 
@@ -206,7 +208,7 @@ pub async fn update(
         .map_err(|err| duplicate(err, "unit_occupied", "the unit already has an active lease"))?
         .ok_or(AppError::NotFound("lease"))?;
     tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Leases]);
+    cache.invalidate(landlord, &[Data::Leases]).await;
     Ok(updated)
 }
 

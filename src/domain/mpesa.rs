@@ -142,7 +142,7 @@ pub async fn confirm(
     if inserted.is_some()
         && let Some(landlord) = landlord
     {
-        cache.invalidate(landlord, &[Data::Payments]);
+        cache.invalidate(landlord, &[Data::Payments]).await;
     }
     Ok(match (inserted, lease) {
         (None, _) => Outcome::Duplicate,

@@ -111,7 +111,7 @@ pub async fn create(
         )
     })?;
     tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Payments]);
+    cache.invalidate(landlord, &[Data::Payments]).await;
     Ok(created)
 }
 
@@ -145,7 +145,7 @@ pub async fn update_status(
             AppError::conflict("status_changed", "the payment changed meanwhile; retry")
         })?;
     tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Payments]);
+    cache.invalidate(landlord, &[Data::Payments]).await;
     Ok(updated)
 }
 

@@ -61,7 +61,7 @@ pub async fn create(
     let mut tx = db.writer().begin().await?;
     let property = properties::insert(&mut tx, landlord, &fields).await?;
     tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Properties]);
+    cache.invalidate(landlord, &[Data::Properties]).await;
     Ok(property)
 }
 
@@ -85,7 +85,7 @@ pub async fn update(
         .await?
         .ok_or(AppError::NotFound("property"))?;
     tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Properties]);
+    cache.invalidate(landlord, &[Data::Properties]).await;
     Ok(property)
 }
 
@@ -99,7 +99,7 @@ pub async fn delete(db: &Database, cache: &Cache, landlord: Id, id: Id) -> AppRe
         return Err(AppError::NotFound("property"));
     }
     tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Properties]);
+    cache.invalidate(landlord, &[Data::Properties]).await;
     Ok(())
 }
 
@@ -127,7 +127,7 @@ pub async fn create_unit(
         })?
         .ok_or(AppError::NotFound("property"))?;
     tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Units]);
+    cache.invalidate(landlord, &[Data::Units]).await;
     Ok(unit)
 }
 
@@ -161,7 +161,7 @@ pub async fn update_unit(
         })?
         .ok_or(AppError::NotFound("unit"))?;
     tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Units]);
+    cache.invalidate(landlord, &[Data::Units]).await;
     Ok(unit)
 }
 
@@ -171,7 +171,7 @@ pub async fn delete_unit(db: &Database, cache: &Cache, landlord: Id, id: Id) -> 
         return Err(AppError::NotFound("unit"));
     }
     tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Units]);
+    cache.invalidate(landlord, &[Data::Units]).await;
     Ok(())
 }
 

@@ -44,7 +44,7 @@ pub async fn create(
     let mut tx = db.writer().begin().await?;
     let tenant = tenants::insert(&mut tx, landlord, &fields).await?;
     tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Tenants]);
+    cache.invalidate(landlord, &[Data::Tenants]).await;
     Ok(tenant)
 }
 
@@ -72,7 +72,7 @@ pub async fn update(
         .await?
         .ok_or(AppError::NotFound("tenant"))?;
     tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Tenants]);
+    cache.invalidate(landlord, &[Data::Tenants]).await;
     Ok(tenant)
 }
 
@@ -85,6 +85,6 @@ pub async fn delete(db: &Database, cache: &Cache, landlord: Id, id: Id) -> AppRe
         return Err(AppError::NotFound("tenant"));
     }
     tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Tenants]);
+    cache.invalidate(landlord, &[Data::Tenants]).await;
     Ok(())
 }

@@ -78,7 +78,8 @@ async fn cache_clear(
             }
             state
                 .cache
-                .clear_matching(&pattern)
+                .clear_pattern(&pattern)
+                .await
                 .map_err(|err| AppError::Internal(anyhow::anyhow!(err)))?;
             format!("pattern {pattern}")
         }
@@ -86,11 +87,12 @@ async fn cache_clear(
             state
                 .cache
                 .clear_landlord(landlord)
+                .await
                 .map_err(|err| AppError::Internal(anyhow::anyhow!(err)))?;
             format!("landlord {landlord}")
         }
         (None, None) => {
-            state.cache.clear_all();
+            state.cache.clear_all().await;
             "all".to_owned()
         }
     };

@@ -54,7 +54,11 @@ impl FromRequestParts<AppState> for AuthUser {
         let token = bearer_token(parts).ok_or(AppError::Unauthorized)?;
         let token_hash = auth::token_hash(token);
         if let Some((id, role)) = state.cache.token_owner(&token_hash).await {
-            return Ok(AuthUser { id, role, token_hash });
+            return Ok(AuthUser {
+                id,
+                role,
+                token_hash,
+            });
         }
         let owner = tokens::owner(state.db.reader(), &token_hash, Utc::now())
             .await?

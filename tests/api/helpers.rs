@@ -23,6 +23,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: mfuko::db::Database,
+    pub cache: mfuko::cache::Cache,
     _dir: Option<tempfile::TempDir>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -67,6 +68,7 @@ pub async fn spawn_app_with(settings: Settings, dir: Option<tempfile::TempDir>) 
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.database().clone();
+    let cache = app.cache().clone();
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
@@ -75,6 +77,7 @@ pub async fn spawn_app_with(settings: Settings, dir: Option<tempfile::TempDir>) 
         address,
         client: reqwest::Client::new(),
         db,
+        cache,
         _dir: dir,
         _shutdown: shutdown,
     }
@@ -134,6 +137,11 @@ impl TestApp {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
         Reply { status, body }
+    }
+
+    /// Whether the app's cache follows the Redis invalidation channel.
+    pub async fn cache_is_following(&self) -> bool {
+        self.cache.is_following()
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {

@@ -12,5 +12,6 @@ mod leases;
 mod mpesa;
 mod oracle;
 mod payments;
+mod redis_cache;
 mod reports;
 mod validation;

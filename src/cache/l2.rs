@@ -1,0 +1,297 @@
+//! The shared tier on Redis, and the home of the generations when Redis is
+//! configured. Redis is an optimisation, never a dependency: every call has a
+//! short timeout, and after repeated failures a circuit breaker skips Redis
+//! for a cool-down, after which one call probes it again. A failed call is a
+//! miss (reads) or a no-op (writes); nothing here returns an error to a request.
+
+use std::{
+    sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use redis::{
+    Client, Value,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+
+use crate::cache::view::Data;
+use crate::domain::Id;
+
+/// Consecutive failures that open the breaker.
+const FAILURES_TO_OPEN: u32 = 3;
+/// How long an open breaker skips Redis before letting one call probe it.
+const COOL_DOWN: Duration = Duration::from_secs(2);
+/// How long another instance's load of a key is waited for.
+pub const LEASE_MS: u64 = 3_000;
+
+pub struct L2 {
+    client: Client,
+    conn: ConnectionManager,
+    timeout: Duration,
+    breaker: Breaker,
+    /// `{prefix}:v{schema}`, the root of every key.
+    root: String,
+}
+
+#[derive(Default)]
+struct Breaker {
+    failures: AtomicU32,
+    open_until_ms: AtomicU64,
+}
+
+impl Breaker {
+    fn allows(&self) -> bool {
+        now_ms() >= self.open_until_ms.load(Relaxed)
+    }
+
+    fn succeeded(&self) {
+        self.failures.store(0, Relaxed);
+        self.open_until_ms.store(0, Relaxed);
+    }
+
+    fn failed(&self) {
+        if self.failures.fetch_add(1, Relaxed) + 1 >= FAILURES_TO_OPEN {
+            let until = now_ms() + u64::try_from(COOL_DOWN.as_millis()).unwrap_or(u64::MAX);
+            self.open_until_ms.store(until, Relaxed);
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        self.failures.load(Relaxed) >= FAILURES_TO_OPEN
+    }
+}
+
+impl L2 {
+    /// Builds the client; connecting happens lazily and never fails the
+    /// caller (a Redis that is down at start-up is just an open breaker).
+    pub fn new(url: &str, root: String, timeout: Duration) -> anyhow::Result<L2> {
+        let client =
+            Client::open(url).map_err(|err| anyhow::anyhow!("invalid REDIS_URL: {err}"))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1);
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .map_err(|err| anyhow::anyhow!("redis client: {err}"))?;
+        Ok(L2 {
+            client,
+            conn,
+            timeout,
+            breaker: Breaker::default(),
+            root,
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Closes the breaker: Redis just answered on another connection (the
+    /// subscription), so there is no need to wait out the cool-down.
+    pub fn mark_reachable(&self) {
+        self.breaker.succeeded();
+    }
+
+    /// Whether Redis is currently being skipped.
+    pub fn is_down(&self) -> bool {
+        self.breaker.is_open()
+    }
+
+    /// Runs one command or pipeline under the timeout and the breaker.
+    async fn run<T: redis::FromRedisValue>(&self, call: impl Into<Call>) -> Option<T> {
+        if !self.breaker.allows() {
+            return None;
+        }
+        let mut conn = self.conn.clone();
+        let reply = async {
+            match call.into() {
+                Call::Cmd(cmd) => cmd.query_async::<Value>(&mut conn).await,
+                Call::Pipe(pipe) => pipe.query_async::<Value>(&mut conn).await,
+            }
+        };
+        match tokio::time::timeout(self.timeout, reply).await {
+            Ok(Ok(value)) => match redis::from_redis_value(value) {
+                Ok(typed) => {
+                    self.breaker.succeeded();
+                    Some(typed)
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "unexpected reply from Redis");
+                    None
+                }
+            },
+            Ok(Err(err)) => {
+                self.breaker.failed();
+                tracing::debug!(error = %err, "redis call failed");
+                None
+            }
+            Err(_) => {
+                self.breaker.failed();
+                tracing::debug!("redis call timed out");
+                None
+            }
+        }
+    }
+
+    pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.run::<Option<Vec<u8>>>(redis::cmd("GET").arg(key).clone())
+            .await
+            .flatten()
+    }
+
+    pub async fn set(&self, key: &str, bytes: &[u8], ttl: Duration) {
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let _: Option<Value> = self
+            .run(
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(bytes)
+                    .arg("PX")
+                    .arg(ms)
+                    .clone(),
+            )
+            .await;
+    }
+
+    /// `SET key:lease NX PX`: true when this instance should compute `key`.
+    /// With Redis unreachable every instance computes (correct, just slower).
+    pub async fn lease(&self, key: &str) -> bool {
+        let reply: Option<Option<String>> = self
+            .run(
+                redis::cmd("SET")
+                    .arg(format!("{key}:lease"))
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(LEASE_MS)
+                    .clone(),
+            )
+            .await;
+        !matches!(reply, Some(None))
+    }
+
+    pub async fn release(&self, key: &str) {
+        let _: Option<Value> = self
+            .run(redis::cmd("DEL").arg(format!("{key}:lease")).clone())
+            .await;
+    }
+
+    fn generations_key(&self, landlord: Option<Id>) -> String {
+        match landlord {
+            Some(id) => format!("{}:gen:{id}", self.root),
+            None => format!("{}:gen:all", self.root),
+        }
+    }
+
+    /// The landlord's and the global generation counters, or `None` when
+    /// Redis cannot say.
+    pub async fn generations(
+        &self,
+        landlord: Id,
+    ) -> Option<([u64; Data::COUNT], [u64; Data::COUNT])> {
+        let fields: Vec<usize> = (0..Data::COUNT).collect();
+        let mut pipe = redis::pipe();
+        pipe.cmd("HMGET")
+            .arg(self.generations_key(Some(landlord)))
+            .arg(&fields);
+        pipe.cmd("HMGET")
+            .arg(self.generations_key(None))
+            .arg(&fields);
+        let (own, global): (Vec<Option<u64>>, Vec<Option<u64>>) = self.run(pipe).await?;
+        Some((counters(&own), counters(&global)))
+    }
+
+    /// Increments the counters of `touched` (for one landlord, or everyone)
+    /// and announces the new values on `channel`. Returns the new values.
+    pub async fn bump(
+        &self,
+        landlord: Option<Id>,
+        touched: &[Data],
+        channel: &str,
+    ) -> Option<Vec<(Data, u64)>> {
+        let key = self.generations_key(landlord);
+        let mut pipe = redis::pipe();
+        for data in touched {
+            pipe.cmd("HINCRBY").arg(&key).arg(data.index()).arg(1);
+        }
+        let values: Vec<u64> = self.run(pipe).await?;
+        let bumped: Vec<(Data, u64)> = touched.iter().copied().zip(values).collect();
+        let who = landlord.map_or_else(|| "*".to_owned(), |id| id.to_string());
+        let counters = bumped
+            .iter()
+            .map(|(data, value)| format!("{}={value}", data.index()))
+            .collect::<Vec<_>>()
+            .join(",");
+        self.publish(channel, &format!("g:{who}:{counters}")).await;
+        Some(bumped)
+    }
+
+    pub async fn publish(&self, channel: &str, message: &str) {
+        let _: Option<Value> = self
+            .run(redis::cmd("PUBLISH").arg(channel).arg(message).clone())
+            .await;
+    }
+
+    /// Deletes the keys matching `pattern` with `SCAN` + `UNLINK` in batches
+    /// (never `KEYS`, which blocks the server). Returns how many went.
+    pub async fn unlink_matching(&self, pattern: &str) -> Option<u64> {
+        let mut cursor: u64 = 0;
+        let mut unlinked = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = self
+                .run(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(pattern)
+                        .arg("COUNT")
+                        .arg(500)
+                        .clone(),
+                )
+                .await?;
+            if !keys.is_empty() {
+                unlinked += self
+                    .run::<u64>(redis::cmd("UNLINK").arg(&keys).clone())
+                    .await?;
+            }
+            if next == 0 {
+                return Some(unlinked);
+            }
+            cursor = next;
+        }
+    }
+}
+
+/// A single command or a pipeline.
+enum Call {
+    Cmd(redis::Cmd),
+    Pipe(redis::Pipeline),
+}
+
+impl From<redis::Cmd> for Call {
+    fn from(cmd: redis::Cmd) -> Call {
+        Call::Cmd(cmd)
+    }
+}
+
+impl From<redis::Pipeline> for Call {
+    fn from(pipe: redis::Pipeline) -> Call {
+        Call::Pipe(pipe)
+    }
+}
+
+fn counters(values: &[Option<u64>]) -> [u64; Data::COUNT] {
+    let mut counters = [0; Data::COUNT];
+    for (counter, value) in counters.iter_mut().zip(values) {
+        *counter = value.unwrap_or(0);
+    }
+    counters
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
+}
