@@ -84,6 +84,13 @@ pub struct CacheSettings {
     pub strict: bool,
     /// Timeout of every Redis call; past it Redis counts as failing.
     pub redis_timeout_ms: u64,
+    /// Dashboards of this many of the most active landlords are computed at
+    /// start-up (in the background) and on every refresh; 0 turns it off.
+    pub warm_landlords: u32,
+    /// Dashboards computed at once while warming.
+    pub warm_concurrency: usize,
+    /// Period of the scheduled refresh of the warmed dashboards; 0 = never.
+    pub refresh_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -172,6 +179,9 @@ impl Default for CacheSettings {
             token_ttl_secs: 60,
             strict: false,
             redis_timeout_ms: 250,
+            warm_landlords: 20,
+            warm_concurrency: 2,
+            refresh_interval_secs: 3600,
         }
     }
 }

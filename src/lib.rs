@@ -13,3 +13,4 @@ pub mod http;
 pub mod reports;
 pub mod startup;
 pub mod telemetry;
+pub mod warm;

@@ -87,6 +87,11 @@ impl Application {
             tracing::info!("shutting down: draining in-flight requests");
             let _ = stopping_tx.send(());
         };
+        crate::warm::spawn(
+            self.state.db.clone(),
+            self.state.cache.clone(),
+            self.state.tz,
+        );
         let router = http::router(self.state);
         let server = axum::serve(self.listener, router).with_graceful_shutdown(signal);
         let drained = async move {

@@ -72,6 +72,13 @@ impl Entry {
     }
 }
 
+/// Serializes a freshly computed body for the cache.
+pub fn json_body<T: serde::Serialize>(value: &T) -> crate::error::AppResult<Bytes> {
+    serde_json::to_vec(value).map(Bytes::from).map_err(|err| {
+        crate::error::AppError::Internal(anyhow::Error::new(err).context("serializing a response"))
+    })
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

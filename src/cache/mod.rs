@@ -176,6 +176,10 @@ impl Cache {
         self.inner.settings.enabled
     }
 
+    pub fn settings(&self) -> &CacheSettings {
+        &self.inner.settings
+    }
+
     /// Whether this instance follows the Redis invalidation channel (false
     /// without Redis, and while the channel is down).
     pub fn is_following(&self) -> bool {
@@ -267,6 +271,28 @@ impl Cache {
         });
         self.inner.stats.served(view, tier);
         Ok(Served { entry, tier })
+    }
+
+    /// Recomputes `view` now and stores it (warming and the scheduled
+    /// refresh), whatever the cache holds.
+    pub async fn refresh<F>(&self, view: View, landlord: Id, params: &str, load: F) -> AppResult<()>
+    where
+        F: Future<Output = AppResult<Bytes>> + Send + 'static,
+    {
+        if !self.enabled() {
+            return Ok(());
+        }
+        let ttl = self.ttl(view);
+        let key = self.key(view, landlord, params).await;
+        let started = Instant::now();
+        let body = load.await?;
+        self.inner.stats.loaded(view, started.elapsed());
+        let entry = Arc::new(Entry::new(body, self.l1_ttl(ttl)));
+        if let Some(l2) = &self.inner.l2 {
+            l2.set(&key, &entry.encode(), ttl).await;
+        }
+        self.inner.l1.insert(key, entry).await;
+        Ok(())
     }
 
     /// The L1 miss path: L2 (a value that fails to decode is a miss), else a

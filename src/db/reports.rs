@@ -411,3 +411,20 @@ pub async fn counts(
     .fetch_one(p)
     .await)
 }
+
+/// The landlords with the most payments paid since `since`, busiest first:
+/// whose dashboards are worth warming.
+pub async fn most_active_landlords(
+    db: &Reader,
+    since: NaiveDate,
+    limit: i64,
+) -> sqlx::Result<Vec<Id>> {
+    dispatch!(db.pool(), p => sqlx::query_scalar(
+        "SELECT landlord_id FROM payments WHERE landlord_id IS NOT NULL AND paid_on >= $1 \
+         GROUP BY landlord_id ORDER BY COUNT(*) DESC, landlord_id LIMIT $2",
+    )
+    .bind(since)
+    .bind(limit)
+    .fetch_all(p)
+    .await)
+}

@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/db", get(database))
         .route("/admin/cache/stats", get(cache_stats))
         .route("/admin/cache/clear", post(cache_clear))
+        .route("/admin/cache/warm", post(cache_warm))
 }
 
 /// Pools and their occupancy (replicas and lag join when replicas do).
@@ -34,6 +35,17 @@ async fn cache_stats(
     _admin: AdminUser,
 ) -> AppResult<Json<CacheStats>> {
     Ok(Json(state.cache.stats().await))
+}
+
+#[derive(Serialize)]
+struct Warmed {
+    dashboards: usize,
+}
+
+/// Recomputes the dashboards of the most active landlords now.
+async fn cache_warm(State(state): State<AppState>, _admin: AdminUser) -> AppResult<Json<Warmed>> {
+    let dashboards = crate::warm::warm(&state.db, &state.cache, state.today()).await?;
+    Ok(Json(Warmed { dashboards }))
 }
 
 /// What to clear; an empty body clears everything.

@@ -11,7 +11,6 @@ use axum::{
     },
     response::{IntoResponse, Response},
 };
-use serde::Serialize;
 
 use crate::cache::Served;
 use crate::error::{AppError, AppResult};
@@ -43,14 +42,7 @@ impl IfNoneMatch {
     }
 }
 
-/// Serializes a freshly computed body for the cache.
-pub fn json_bytes<T: Serialize>(value: &T) -> AppResult<axum::body::Bytes> {
-    serde_json::to_vec(value)
-        .map(axum::body::Bytes::from)
-        .map_err(|err| {
-            AppError::Internal(anyhow::Error::new(err).context("serializing a response"))
-        })
-}
+pub use crate::cache::entry::json_body as json_bytes;
 
 pub struct Cached {
     pub served: Served,

@@ -17,7 +17,7 @@ use crate::http::{
 };
 use crate::reports::{
     DateRange, RangeParams, Scope, arrears, dashboard, financial, metrics, occupancy, parse_date,
-    payments,
+    payments, property_key,
 };
 
 pub fn router() -> Router<AppState> {
@@ -44,11 +44,6 @@ struct StatusFilter {
 #[derive(Deserialize)]
 struct AsOf {
     as_of: Option<String>,
-}
-
-/// The canonical key part of an optional property filter.
-fn property_key(property: Option<Id>) -> String {
-    property.map_or_else(|| "p-".to_owned(), |id| format!("p{id}"))
 }
 
 /// Serves `view` through the cache. The loader checks the property filter
@@ -230,23 +225,16 @@ async fn landlord_dashboard(
     dashboard_of(&state, landlord, filter.property_id, if_none_match).await
 }
 
-/// Dashboards are keyed by date: they roll over at midnight without a write.
 async fn dashboard_of(
     state: &AppState,
     landlord: Id,
     property: Option<Id>,
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
-    let today = state.today();
-    let params = format!("{today}:{}", property_key(property));
-    serve(
-        state,
-        View::Dashboard,
-        landlord,
-        property,
-        params,
+    let served =
+        dashboard::cached(&state.db, &state.cache, landlord, property, state.today()).await?;
+    Ok(Cached {
+        served,
         if_none_match,
-        move |db, scope| async move { dashboard::compute(&db, scope, today).await },
-    )
-    .await
+    })
 }

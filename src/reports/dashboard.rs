@@ -4,9 +4,13 @@
 //! 12-month series yields this month's financials; one arrears pass feeds the
 //! metrics and the summary).
 
+use std::future::Future;
+
+use axum::body::Bytes;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::cache::{Cache, Served, View, entry::json_body};
 use crate::db::{Database, reports};
 use crate::domain::{Id, Period};
 use crate::error::AppResult;
@@ -16,6 +20,7 @@ use crate::reports::{
     financial::FinancialReport,
     metrics::{self, PaymentMetrics, Series},
     occupancy::{self, OccupancyReport},
+    property_key,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -38,6 +43,40 @@ pub struct Counts {
     /// Tenants with a lease active today.
     pub active_tenants: i64,
     pub active_leases: i64,
+}
+
+/// The dashboard's cache parameters and loader. Keyed by date, it rolls over
+/// at midnight without a write; the loader checks the property filter itself,
+/// so a cache hit touches no database.
+pub fn cached_load(
+    db: Database,
+    landlord: Id,
+    property: Option<Id>,
+    today: NaiveDate,
+) -> (
+    String,
+    impl Future<Output = AppResult<Bytes>> + Send + 'static,
+) {
+    let params = format!("{today}:{}", property_key(property));
+    let load = async move {
+        let scope = Scope::new(&db, landlord, property).await?;
+        json_body(&compute(&db, scope, today).await?)
+    };
+    (params, load)
+}
+
+/// A landlord's dashboard through the cache.
+pub async fn cached(
+    db: &Database,
+    cache: &Cache,
+    landlord: Id,
+    property: Option<Id>,
+    today: NaiveDate,
+) -> AppResult<Served> {
+    let (params, load) = cached_load(db.clone(), landlord, property, today);
+    cache
+        .get_or_load(View::Dashboard, landlord, &params, load)
+        .await
 }
 
 pub async fn compute(db: &Database, scope: Scope, today: NaiveDate) -> AppResult<Dashboard> {

@@ -45,6 +45,11 @@ impl Scope {
     }
 }
 
+/// The canonical cache-key part of an optional property filter.
+pub fn property_key(property: Option<Id>) -> String {
+    property.map_or_else(|| "p-".to_owned(), |id| format!("p{id}"))
+}
+
 /// `?from=&to=` as sent: parsed here so each mistake gets its own code.
 #[derive(Debug, Default, Deserialize)]
 pub struct RangeParams {

@@ -5,6 +5,7 @@ mod pg_cluster;
 mod redis_server;
 
 mod auth;
+mod cache;
 mod charges;
 mod cli;
 mod crud;

@@ -25,6 +25,9 @@ async fn two_instances(redis: &RedisServer, strict: bool) -> (TestApp, TestApp) 
         let mut settings = test_settings(&url);
         settings.redis.url = Some(mfuko::config::Secret::new(redis.url()));
         settings.cache.strict = strict;
+        // The suite loads the machine: a slow reply is not what these tests
+        // are about, so give Redis calls room before they count as failures.
+        settings.cache.redis_timeout_ms = 2_000;
         settings
     };
     let a = spawn_app_with(settings(), dir).await;
