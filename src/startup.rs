@@ -87,6 +87,7 @@ impl Application {
             tracing::info!("shutting down: draining in-flight requests");
             let _ = stopping_tx.send(());
         };
+        crate::telemetry::metrics();
         crate::warm::spawn(
             self.state.db.clone(),
             self.state.cache.clone(),

@@ -1,6 +1,15 @@
 //! Operator routes: no auth, no data.
 
-use axum::{Router, extract::State, http::StatusCode, routing::get};
+use std::time::Instant;
+
+use axum::{
+    Router,
+    extract::{MatchedPath, Request, State},
+    http::{StatusCode, header::CONTENT_TYPE},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    routing::get,
+};
 use serde_json::{Value, json};
 
 use crate::http::{AppState, extract::Json};
@@ -9,6 +18,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(prometheus))
 }
 
 /// The process is alive; touches nothing.
@@ -28,4 +38,58 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
             )
         }
     }
+}
+
+/// Prometheus text format: request counts and latencies (recorded by
+/// [`record`]), and the cache and pool counters, copied in at scrape time.
+async fn prometheus(State(state): State<AppState>) -> Response {
+    let stats = state.cache.stats().await;
+    for view in &stats.views {
+        let name = view.view.name();
+        for (tier, value) in [
+            ("l1", view.hits_l1),
+            ("l2", view.hits_l2),
+            ("stale", view.stale),
+        ] {
+            metrics::counter!("mfuko_cache_hits_total", "view" => name, "tier" => tier)
+                .absolute(value);
+        }
+        metrics::counter!("mfuko_cache_misses_total", "view" => name).absolute(view.misses);
+        metrics::counter!("mfuko_cache_coalesced_total", "view" => name).absolute(view.coalesced);
+        metrics::counter!("mfuko_cache_loads_total", "view" => name).absolute(view.loads);
+        metrics::gauge!("mfuko_cache_load_seconds_total", "view" => name)
+            .set(view.load_ms_total / 1000.0);
+    }
+    metrics::gauge!("mfuko_cache_l1_items").set(stats.l1.items as f64);
+    metrics::gauge!("mfuko_cache_l1_bytes").set(stats.l1.bytes as f64);
+    metrics::counter!("mfuko_cache_l1_evictions_total").absolute(stats.l1.evictions);
+    metrics::gauge!("mfuko_cache_l2_up").set(if stats.l2 == "up" { 1.0 } else { 0.0 });
+    let pools = state.db.stats();
+    for (pool, numbers) in [("writer", &pools.writer), ("reader", &pools.reader)] {
+        metrics::gauge!("mfuko_db_pool_connections", "pool" => pool).set(f64::from(numbers.size));
+        metrics::gauge!("mfuko_db_pool_idle", "pool" => pool).set(numbers.idle as f64);
+    }
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::telemetry::metrics().render(),
+    )
+        .into_response()
+}
+
+/// Middleware: counts every request by route template and status, and
+/// records its latency.
+pub async fn record(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("mfuko_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("mfuko_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
 }

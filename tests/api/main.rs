@@ -11,6 +11,7 @@ mod cli;
 mod crud;
 mod leases;
 mod mpesa;
+mod ops;
 mod oracle;
 mod payments;
 mod redis_cache;
