@@ -24,7 +24,7 @@ pub fn spawn(db: Database, cache: Cache, tz: chrono_tz::Tz) {
             let today = chrono::Utc::now().with_timezone(&tz).date_naive();
             match warm(&db, &cache, today).await {
                 Ok(count) => tracing::info!(dashboards = count, "cache warmed"),
-                Err(err) => tracing::warn!(error = %err, "cache warming failed"),
+                Err(err) => tracing::warn!(error = ?err, "cache warming failed"),
             }
             if every.is_zero() {
                 return;
