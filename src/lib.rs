@@ -2,6 +2,7 @@
 //! over a database with read/write separation. See `docs/ARCHITECTURE.md`.
 
 pub mod auth;
+pub mod bench;
 pub mod cache;
 pub mod cli;
 pub mod config;

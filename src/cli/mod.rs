@@ -1,5 +1,6 @@
 //! The `mfuko` command line: `serve`, `migrate`, `seed`, `user add`, `charges run`.
 
+mod bench;
 mod charges;
 mod seed;
 mod serve;
@@ -39,6 +40,8 @@ pub enum Command {
     /// Rent charges.
     #[command(subcommand)]
     Charges(charges::ChargesCommand),
+    /// Measure the service over HTTP, scenario by scenario.
+    Bench(bench::BenchArgs),
 }
 
 /// Loads the settings, applies global flags, and runs the command.
@@ -66,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Seed(args) => seed::run(settings, args).await,
             Command::User(command) => user::run(settings, command).await,
             Command::Charges(command) => charges::run(settings, command).await,
+            Command::Bench(args) => bench::run(settings, args).await,
         }
     })
 }

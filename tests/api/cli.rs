@@ -248,3 +248,73 @@ async fn charges_run_is_idempotent() {
     assert!(second.contains(" 0 charges created"), "{second}");
     assert_eq!(dump(&url).await.charges, after_first);
 }
+
+/// `mfuko bench` end to end on a tiny data set: every scenario runs against
+/// real servers it starts itself, none errs, and the JSON says so.
+#[test]
+fn bench_measures_every_scenario() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let redis = crate::redis_server::RedisServer::start();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mfuko"));
+    command
+        .current_dir(dir.path())
+        .env("MFUKO_LOG__LEVEL", "warn")
+        .args([
+            "bench",
+            "--landlords",
+            "2",
+            "--properties",
+            "1",
+            "--units",
+            "3",
+            "--months",
+            "2",
+            "--duration",
+            "0.3",
+            "--warmup",
+            "0.1",
+            "--connections",
+            "2",
+        ]);
+    if let Some(redis) = &redis {
+        command.args(["--redis-url", &redis.url()]);
+    }
+    let output = command.output().expect("the mfuko binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("vs baseline"), "{stdout}");
+    let results: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("bench-results.json")).expect("results file"),
+    )
+    .expect("JSON results");
+    let scenarios = results["scenarios"].as_array().expect("scenarios");
+    let mut names: Vec<&str> = scenarios
+        .iter()
+        .filter_map(|s| s["scenario"].as_str())
+        .collect();
+    names.sort_unstable();
+    let mut expected = vec![
+        "baseline",
+        "dashboard-cold",
+        "dashboard-hit",
+        "reports-cold",
+        "write-mix",
+    ];
+    if redis.is_some() {
+        expected.push("dashboard-l2");
+    }
+    expected.sort_unstable();
+    assert_eq!(names, expected);
+    for scenario in scenarios {
+        assert_eq!(scenario["errors"], 0, "{scenario}");
+        assert!(scenario["requests"].as_u64().unwrap_or(0) > 0, "{scenario}");
+    }
+    assert_eq!(
+        results["machine"]["cores"].as_u64().map(|c| c > 0),
+        Some(true)
+    );
+}

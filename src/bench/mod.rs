@@ -1,0 +1,285 @@
+//! `mfuko bench`: prepares (or reuses) a data set made by the seed generator,
+//! starts real `mfuko serve` processes configured per scenario (or targets
+//! `--url`), logs in, and drives them over HTTP with a closed-loop load
+//! generator. Every scenario is compared with `baseline` (`/healthz`) measured
+//! in the same run.
+
+pub mod load;
+
+use std::{path::PathBuf, process::Stdio, time::Duration};
+
+use anyhow::Context;
+use reqwest::{Client, Method};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use load::{Outcome, Request};
+
+/// What to run and against what.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// A running server to target instead of starting our own.
+    pub url: Option<String>,
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub connections: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub scenarios: Vec<String>,
+    /// Landlords the write-mix spreads over.
+    pub landlords: u32,
+}
+
+pub const ALL_SCENARIOS: &[&str] = &[
+    "baseline",
+    "dashboard-hit",
+    "dashboard-l2",
+    "dashboard-cold",
+    "reports-cold",
+    "write-mix",
+];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    pub scenario: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// Throughput ÷ the baseline's, same run.
+    pub vs_baseline: Option<f64>,
+}
+
+/// A `mfuko serve` child process, killed when dropped.
+struct Server {
+    url: String,
+    _child: tokio::process::Child,
+}
+
+impl Server {
+    /// Starts `mfuko serve` on a free port with extra environment.
+    async fn start(plan: &Plan, env: &[(&str, String)]) -> anyhow::Result<Server> {
+        let exe = std::env::current_exe().context("finding the mfuko binary")?;
+        let mut command = tokio::process::Command::new(exe);
+        command
+            .args([
+                "--database-url",
+                &plan.database_url,
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+            ])
+            .env("MFUKO_LOG__LEVEL", "warn")
+            .env_remove("REDIS_URL")
+            .env_remove("MFUKO_REDIS__URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().context("starting mfuko serve")?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let url = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(url) = line.strip_prefix("mfuko is listening on ") {
+                    return Ok::<_, std::io::Error>(Some(url.trim().to_owned()));
+                }
+            }
+            Ok(None)
+        })
+        .await
+        .context("the server did not start within 60 s")??
+        .context("the server exited before listening")?;
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Server { url, _child: child })
+    }
+}
+
+/// Runs the plan's scenarios, reporting each on `progress`.
+pub async fn run(
+    plan: &Plan,
+    progress: &indicatif::ProgressBar,
+) -> anyhow::Result<Vec<ScenarioResult>> {
+    let client = Client::builder()
+        .pool_max_idle_per_host(plan.connections)
+        .build()
+        .context("HTTP client")?;
+    let mut results: Vec<ScenarioResult> = Vec::new();
+    for scenario in &plan.scenarios {
+        if scenario == "dashboard-l2" && plan.redis_url.is_none() && plan.url.is_none() {
+            progress.println("dashboard-l2: skipped (needs --redis-url)");
+            continue;
+        }
+        progress.set_message(scenario.clone());
+        let (server, base) = match &plan.url {
+            Some(url) => (None, url.trim_end_matches('/').to_owned()),
+            None => {
+                let server = Server::start(plan, &server_env(plan, scenario)).await?;
+                let base = server.url.clone();
+                (Some(server), base)
+            }
+        };
+        let outcome = drive(&client, plan, scenario, &base).await?;
+        drop(server);
+        progress.println(format!(
+            "{scenario}: {:.0} req/s, p50 {} µs, p99 {} µs",
+            outcome.throughput, outcome.p50_us, outcome.p99_us
+        ));
+        results.push(ScenarioResult {
+            scenario: scenario.clone(),
+            outcome,
+            vs_baseline: None,
+        });
+    }
+    if let Some(baseline) = results
+        .iter()
+        .find(|r| r.scenario == "baseline")
+        .map(|r| r.outcome.throughput)
+    {
+        for result in &mut results {
+            result.vs_baseline = (baseline > 0.0).then(|| result.outcome.throughput / baseline);
+        }
+    }
+    Ok(results)
+}
+
+/// The server configuration a scenario needs.
+fn server_env(plan: &Plan, scenario: &str) -> Vec<(&'static str, String)> {
+    let mut env = Vec::new();
+    match scenario {
+        "dashboard-cold" | "reports-cold" => env.push(("MFUKO_CACHE__ENABLED", "false".to_owned())),
+        "dashboard-l2" => env.push(("MFUKO_CACHE__L1_MAX_BYTES", "0".to_owned())),
+        _ => {}
+    }
+    if let Some(redis) = &plan.redis_url
+        && scenario != "dashboard-cold"
+        && scenario != "reports-cold"
+    {
+        env.push(("REDIS_URL", redis.clone()));
+    }
+    env
+}
+
+async fn login(client: &Client, base: &str, email: &str, password: &str) -> anyhow::Result<String> {
+    let reply: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await?
+        .error_for_status()
+        .with_context(|| format!("logging in as {email}"))?
+        .json()
+        .await?;
+    reply["token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no token in the login reply")
+}
+
+fn landlord_email(k: u32) -> String {
+    if k == 1 {
+        "demo@mfuko.local".to_owned()
+    } else {
+        format!("landlord{k}@mfuko.local")
+    }
+}
+
+const REPORTS: &[&str] = &[
+    "/api/v1/reports/occupancy",
+    "/api/v1/reports/financial",
+    "/api/v1/reports/payments",
+    "/api/v1/reports/arrears",
+    "/api/v1/metrics/payments",
+];
+
+async fn drive(
+    client: &Client,
+    plan: &Plan,
+    scenario: &str,
+    base: &str,
+) -> anyhow::Result<Outcome> {
+    let (warmup, duration, connections) = (plan.warmup, plan.duration, plan.connections);
+    let token = login(client, base, "demo@mfuko.local", "demo").await?;
+    let base = base.to_owned();
+    Ok(match scenario {
+        "baseline" => {
+            let url = format!("{base}/healthz");
+            load::run(client, connections, warmup, duration, move |_| {
+                Request::get(url.clone(), None)
+            })
+            .await
+        }
+        "dashboard-hit" | "dashboard-l2" | "dashboard-cold" => {
+            let url = format!("{base}/api/v1/dashboard");
+            load::run(client, connections, warmup, duration, move |_| {
+                Request::get(url.clone(), Some(&token))
+            })
+            .await
+        }
+        "reports-cold" => {
+            let urls: Vec<String> = REPORTS.iter().map(|path| format!("{base}{path}")).collect();
+            load::run(client, connections, warmup, duration, move |n| {
+                Request::get(urls[(n as usize) % urls.len()].clone(), Some(&token))
+            })
+            .await
+        }
+        "write-mix" => write_mix(client, plan, &base).await?,
+        other => anyhow::bail!(
+            "unknown scenario {other:?}; known: {}",
+            ALL_SCENARIOS.join(", ")
+        ),
+    })
+}
+
+/// 95 % reads (dashboard and reports) and 5 % payments posted, spread over
+/// several landlords.
+async fn write_mix(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<Outcome> {
+    let mut landlords = Vec::new();
+    for k in 1..=plan.landlords.max(1) {
+        let token = login(client, base, &landlord_email(k), "demo").await?;
+        let leases: Value = client
+            .get(format!("{base}/api/v1/leases?status=active&limit=1"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let lease = leases["items"][0]["id"]
+            .as_i64()
+            .context("an active lease to pay")?;
+        landlords.push((token, lease));
+    }
+    let base = base.to_owned();
+    let reads: Vec<&'static str> = std::iter::once("/api/v1/dashboard")
+        .chain(REPORTS.iter().copied())
+        .collect();
+    Ok(load::run(
+        client,
+        plan.connections,
+        plan.warmup,
+        plan.duration,
+        move |n| {
+            let (token, lease) = &landlords[(n as usize) % landlords.len()];
+            if n % 20 == 0 {
+                Request {
+                    method: Method::POST,
+                    url: format!("{base}/api/v1/payments"),
+                    token: Some(token.clone()),
+                    body: Some(json!({ "lease_id": lease, "amount": 10_000, "method": "cash" })),
+                }
+            } else {
+                let path = reads[(n as usize / landlords.len()) % reads.len()];
+                Request::get(format!("{base}{path}"), Some(token))
+            }
+        },
+    )
+    .await)
+}
+
+/// Where the default SQLite data sets live, named after their content.
+pub fn data_dir() -> PathBuf {
+    PathBuf::from("bench-data")
+}

@@ -1,0 +1,198 @@
+//! `mfuko bench`: side-by-side HTTP measurements (see `crate::bench`).
+
+use std::{path::PathBuf, time::Duration, time::Instant};
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::bench::{self, ALL_SCENARIOS, Plan};
+use crate::config::{Secret, Settings};
+use crate::db::{Database, users};
+use crate::demo::{self, SeedSpec};
+use crate::domain::Period;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Target a running server instead of starting one (its data is its own).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Redis for the `dashboard-l2` scenario and the cached ones.
+    #[arg(long)]
+    pub redis_url: Option<String>,
+    #[arg(long, default_value_t = 10)]
+    pub landlords: u32,
+    #[arg(long, default_value_t = 20)]
+    pub properties: u32,
+    #[arg(long, default_value_t = 50)]
+    pub units: u32,
+    #[arg(long, default_value_t = 36)]
+    pub months: u32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Concurrent connections of the closed-loop load.
+    #[arg(long, default_value_t = 16)]
+    pub connections: usize,
+    /// Measured seconds per scenario.
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Unmeasured seconds before each measurement.
+    #[arg(long, default_value_t = 2.0)]
+    pub warmup: f64,
+    /// Comma-separated subset of: baseline, dashboard-hit, dashboard-l2,
+    /// dashboard-cold, reports-cold, write-mix.
+    #[arg(long, value_delimiter = ',')]
+    pub scenarios: Option<Vec<String>>,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "bench-results.json")]
+    pub out: PathBuf,
+}
+
+pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
+    let tz = settings.timezone()?;
+    let end = Period::containing(chrono::Utc::now().with_timezone(&tz).date_naive());
+    let spec = SeedSpec {
+        landlords: args.landlords,
+        properties: args.properties,
+        units: args.units,
+        months: args.months,
+        seed: args.seed,
+        end,
+    };
+    let mut seed_rows_per_sec = None;
+    let database_url = if args.url.is_some() {
+        settings.database.url.expose().to_owned()
+    } else {
+        let url = data_set_url(&settings, &spec)?;
+        seed_rows_per_sec = prepare(&settings, &url, &spec, tz).await?;
+        url
+    };
+    let plan = Plan {
+        url: args.url.clone(),
+        database_url: database_url.clone(),
+        redis_url: args.redis_url.clone(),
+        connections: args.connections.max(1),
+        warmup: Duration::from_secs_f64(args.warmup.max(0.0)),
+        duration: Duration::from_secs_f64(args.duration.max(0.1)),
+        scenarios: args
+            .scenarios
+            .clone()
+            .unwrap_or_else(|| ALL_SCENARIOS.iter().map(|s| (*s).to_owned()).collect()),
+        landlords: args.landlords.min(5),
+    };
+    let progress = ProgressBar::new_spinner()
+        .with_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}")?);
+    progress.enable_steady_tick(Duration::from_millis(200));
+    let results = bench::run(&plan, &progress).await?;
+    progress.finish_and_clear();
+
+    println!(
+        "\n{:<16} {:>12} {:>10} {:>10} {:>10} {:>10} {:>8} {:>12}",
+        "scenario", "req/s", "p50 µs", "p90 µs", "p99 µs", "max µs", "errors", "vs baseline"
+    );
+    for r in &results {
+        let o = &r.outcome;
+        println!(
+            "{:<16} {:>12.0} {:>10} {:>10} {:>10} {:>10} {:>8} {:>12}",
+            r.scenario,
+            o.throughput,
+            o.p50_us,
+            o.p90_us,
+            o.p99_us,
+            o.max_us,
+            o.errors,
+            r.vs_baseline
+                .map_or_else(|| "-".to_owned(), |x| format!("{x:.3}"))
+        );
+    }
+    let throughput = |name: &str| {
+        results
+            .iter()
+            .find(|r| r.scenario == name)
+            .map(|r| r.outcome.throughput)
+    };
+    if let (Some(hit), Some(cold)) = (throughput("dashboard-hit"), throughput("dashboard-cold"))
+        && cold > 0.0
+    {
+        println!(
+            "dashboard: an L1 hit serves {:.0}× the throughput of a cold computation",
+            hit / cold
+        );
+    }
+    if let Some(rows) = seed_rows_per_sec {
+        println!("seed: {rows:.0} rows/s");
+    }
+    let report = json!({
+        "machine": {
+            "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+            "os": std::env::consts::OS,
+            "arch": std::env::consts::ARCH,
+            "mfuko": env!("CARGO_PKG_VERSION"),
+        },
+        "data": {
+            "landlords": spec.landlords, "properties": spec.properties, "units": spec.units,
+            "months": spec.months, "seed": spec.seed,
+            "database": Secret::new(database_url).redacted_url(),
+            "redis": args.redis_url.is_some(),
+        },
+        "load": { "connections": plan.connections, "warmup_s": args.warmup, "duration_s": args.duration },
+        "seed_rows_per_sec": seed_rows_per_sec,
+        "scenarios": results,
+    });
+    std::fs::write(&args.out, serde_json::to_vec_pretty(&report)?)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    println!("results written to {}", args.out.display());
+    Ok(())
+}
+
+/// The database for `spec`: `--database-url` when given, else a SQLite file
+/// named after the spec (reused by later runs).
+fn data_set_url(settings: &Settings, spec: &SeedSpec) -> anyhow::Result<String> {
+    let configured = settings.database.url.expose();
+    if configured != Settings::default().database.url.expose() {
+        return Ok(configured.to_owned());
+    }
+    let dir = bench::data_dir();
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name = format!(
+        "{}x{}x{}x{}_s{}_{}.db",
+        spec.landlords, spec.properties, spec.units, spec.months, spec.seed, spec.end
+    );
+    Ok(format!("sqlite://{}", dir.join(name).display()))
+}
+
+/// Migrates and, when empty, seeds the data set; returns the seeding rate.
+async fn prepare(
+    settings: &Settings,
+    url: &str,
+    spec: &SeedSpec,
+    tz: chrono_tz::Tz,
+) -> anyhow::Result<Option<f64>> {
+    let mut db_settings = settings.database.clone();
+    db_settings.url = Secret::new(url);
+    let db = Database::connect(&db_settings).await?;
+    db.migrate().await?;
+    let mut rate = None;
+    if users::count(db.reader()).await? == 0 {
+        let progress = ProgressBar::new(0).with_style(
+            ProgressStyle::with_template(
+                "seeding [{bar:40}] {human_pos}/{human_len} rows ({per_sec})",
+            )?
+            .progress_chars("=> "),
+        );
+        let started = Instant::now();
+        let summary = demo::load(&db, spec, tz, &progress).await?;
+        progress.finish_and_clear();
+        let rows = summary.users
+            + summary.properties
+            + summary.units
+            + summary.tenants
+            + summary.leases
+            + summary.charges
+            + summary.payments;
+        rate = Some(rows as f64 / started.elapsed().as_secs_f64());
+    }
+    db.close().await;
+    Ok(rate)
+}
