@@ -72,12 +72,20 @@ struct Inner {
     pending: Mutex<Vec<(Option<Id>, Data)>>,
     /// Bearer-token checks (token hash → owner), so a cache hit touches no
     /// database at all.
-    tokens: Moka<String, (Id, Role)>,
+    tokens: Moka<String, CachedToken>,
     stats: Arc<Stats>,
     /// Keys whose stale entry is being refreshed, so only one refresh runs.
     refreshing: Mutex<HashSet<String>>,
     /// Whether the invalidation channel is being followed (with Redis).
     subscribed: AtomicBool,
+}
+
+/// A bearer-token check remembered by the cache: whose token, until when.
+#[derive(Debug, Clone, Copy)]
+pub struct CachedToken {
+    pub user_id: Id,
+    pub role: Role,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A response body and where it came from.
@@ -384,17 +392,19 @@ impl Cache {
         });
     }
 
-    /// The owner of a token checked recently, if any.
-    pub async fn token_owner(&self, token_hash: &str) -> Option<(Id, Role)> {
+    /// The owner of a token checked recently, if any and if the token has
+    /// not expired since.
+    pub async fn token_owner(&self, token_hash: &str) -> Option<CachedToken> {
         if self.inner.settings.token_ttl_secs == 0 {
             return None;
         }
-        self.inner.tokens.get(token_hash).await
+        let cached = self.inner.tokens.get(token_hash).await?;
+        (cached.expires_at > chrono::Utc::now()).then_some(cached)
     }
 
-    pub async fn remember_token(&self, token_hash: String, owner: (Id, Role)) {
+    pub async fn remember_token(&self, token_hash: String, token: CachedToken) {
         if self.inner.settings.token_ttl_secs > 0 {
-            self.inner.tokens.insert(token_hash, owner).await;
+            self.inner.tokens.insert(token_hash, token).await;
         }
     }
 

@@ -10,6 +10,7 @@ use crate::domain::{Id, Role};
 pub struct TokenOwner {
     pub user_id: Id,
     pub role: Role,
+    pub expires_at: DateTime<Utc>,
 }
 
 pub async fn insert(
@@ -37,7 +38,7 @@ pub async fn owner(
     now: DateTime<Utc>,
 ) -> sqlx::Result<Option<TokenOwner>> {
     dispatch!(db.pool(), p => sqlx::query_as(
-        "SELECT u.id AS user_id, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id \
+        "SELECT u.id AS user_id, u.role, t.expires_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2",
     )
     .bind(token_hash)

@@ -16,6 +16,7 @@ use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::auth;
+use crate::cache::CachedToken;
 use crate::db::{tokens, users, users::User};
 use crate::domain::{Id, Role};
 use crate::error::{AppError, AppResult};
@@ -53,10 +54,10 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<AuthUser> {
         let token = bearer_token(parts).ok_or(AppError::Unauthorized)?;
         let token_hash = auth::token_hash(token);
-        if let Some((id, role)) = state.cache.token_owner(&token_hash).await {
+        if let Some(cached) = state.cache.token_owner(&token_hash).await {
             return Ok(AuthUser {
-                id,
-                role,
+                id: cached.user_id,
+                role: cached.role,
                 token_hash,
             });
         }
@@ -65,7 +66,14 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or(AppError::Unauthorized)?;
         state
             .cache
-            .remember_token(token_hash.clone(), (owner.user_id, owner.role))
+            .remember_token(
+                token_hash.clone(),
+                CachedToken {
+                    user_id: owner.user_id,
+                    role: owner.role,
+                    expires_at: owner.expires_at,
+                },
+            )
             .await;
         Ok(AuthUser {
             id: owner.user_id,

@@ -143,10 +143,38 @@ async fn admins_act_for_a_landlord_and_landlords_cannot_use_admin_routes(app: Te
     assert!(db["engine"].is_string(), "{db}");
 }
 
+/// A token checked (and so cached) stops working when it expires, not when
+/// the cached check would.
+async fn an_expired_token_is_refused_even_when_its_check_is_cached(app: TestApp) {
+    let (user, _) = app.landlord("expiring@example.com").await;
+    let token = mfuko::auth::new_token();
+    let now = chrono::Utc::now();
+    let now = chrono::DateTime::from_timestamp(now.timestamp(), 0).expect("now");
+    let mut tx = app.db.writer().begin().await.expect("begin");
+    mfuko::db::tokens::insert(
+        &mut tx,
+        user,
+        &mfuko::auth::token_hash(&token),
+        now,
+        now + chrono::Duration::seconds(2),
+    )
+    .await
+    .expect("token");
+    tx.commit().await.expect("commit");
+
+    app.get("/api/v1/auth/me", &token)
+        .await
+        .expect(StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(2_200)).await;
+    let after = app.get("/api/v1/auth/me", &token).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
+}
+
 crate::on_both_databases!(
     data_routes_need_a_valid_token,
     login_returns_a_token_that_logout_revokes,
     wrong_passwords_and_unknown_emails_are_refused_alike,
     a_landlord_cannot_see_or_change_another_landlords_rows,
     admins_act_for_a_landlord_and_landlords_cannot_use_admin_routes,
+    an_expired_token_is_refused_even_when_its_check_is_cached,
 );
