@@ -227,8 +227,7 @@ impl Cache {
     where
         F: Future<Output = AppResult<Bytes>> + Send + 'static,
     {
-        let ttl = self.ttl(view);
-        if !self.enabled() || ttl.is_zero() {
+        if !self.enabled() || self.inner.settings.ttl_secs(view.ttl_class()) == 0 {
             let started = Instant::now();
             let body = load.await?;
             self.inner.stats.loaded(view, started.elapsed());
@@ -251,6 +250,8 @@ impl Cache {
             return Ok(Served { entry, tier });
         }
 
+        // A miss: only now is the jittered TTL worth drawing.
+        let ttl = self.ttl(view);
         // Whoever runs `init` records where the value came from; requests
         // that waited on another's `init` find nothing recorded.
         let outcome = Arc::new(Mutex::new(None::<Tier>));
