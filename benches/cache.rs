@@ -66,7 +66,7 @@ fn cache_paths(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("keys cached", cached), &cached, |b, _| {
             b.to_async(&runtime)
-                .iter(|| async { cache.invalidate(1, &[Data::Payments]).await })
+                .iter(|| async { cache.invalidate(&[(Some(1), Data::Payments)]).await })
         });
     }
     group.finish();

@@ -16,8 +16,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use mfuko::config::{DatabaseSettings, Secret};
 use mfuko::db::Database;
 use mfuko::demo::{self, SeedSpec};
-use mfuko::domain::Period;
 use mfuko::reports::{self, DateRange, Scope};
+use mfuko::types::Period;
 
 const TZ: chrono_tz::Tz = chrono_tz::Africa::Nairobi;
 
@@ -133,56 +133,56 @@ fn bench_engine(c: &mut Criterion, engine: &str, postgres: Option<&str>) {
     let mut group = c.benchmark_group(format!("reports/{engine}"));
     group.bench_function("dashboard (10 landlords)", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::dashboard::compute(&crowded, scope, today)
+            reports::dashboard::compute(crowded.reader(), scope, today)
                 .await
                 .expect("dashboard")
         })
     });
     group.bench_function("dashboard (1 landlord)", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::dashboard::compute(&alone, scope, today)
+            reports::dashboard::compute(alone.reader(), scope, today)
                 .await
                 .expect("dashboard")
         })
     });
     group.bench_function("occupancy", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::occupancy::compute(&crowded, scope, today)
+            reports::occupancy::compute(crowded.reader(), scope, today)
                 .await
                 .expect("report")
         })
     });
     group.bench_function("financial (this month)", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::financial::compute(&crowded, scope, this_month)
+            reports::financial::compute(crowded.reader(), scope, this_month)
                 .await
                 .expect("report")
         })
     });
     group.bench_function("financial (36 months)", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::financial::compute(&crowded, scope, three_years)
+            reports::financial::compute(crowded.reader(), scope, three_years)
                 .await
                 .expect("report")
         })
     });
     group.bench_function("payments (this month)", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::payments::compute(&crowded, scope, this_month, None)
+            reports::payments::compute(crowded.reader(), scope, this_month, None)
                 .await
                 .expect("report")
         })
     });
     group.bench_function("arrears", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::arrears::compute(&crowded, scope, today)
+            reports::arrears::compute(crowded.reader(), scope, today)
                 .await
                 .expect("report")
         })
     });
     group.bench_function("payment metrics", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::metrics::compute(&crowded, scope, today)
+            reports::metrics::compute(crowded.reader(), scope, today)
                 .await
                 .expect("report")
         })

@@ -59,7 +59,7 @@ pub struct RedisSettings {
     pub url: Option<Secret>,
 }
 
-/// The read cache (DESIGN §6). TTLs are seconds per class; 0 disables caching
+/// The read cache (docs/DESIGN.md §6). TTLs are seconds per class; 0 disables caching
 /// of that class.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -182,19 +182,6 @@ impl Default for CacheSettings {
             warm_landlords: 20,
             warm_concurrency: 2,
             refresh_interval_secs: 3600,
-        }
-    }
-}
-
-impl CacheSettings {
-    pub fn ttl_secs(&self, class: crate::cache::TtlClass) -> u64 {
-        use crate::cache::TtlClass;
-        match class {
-            TtlClass::Metrics => self.ttl_metrics_secs,
-            TtlClass::Payments => self.ttl_payments_secs,
-            TtlClass::Occupancy => self.ttl_occupancy_secs,
-            TtlClass::Reports => self.ttl_reports_secs,
-            TtlClass::StaticLists => self.ttl_static_lists_secs,
         }
     }
 }

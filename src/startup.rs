@@ -11,6 +11,7 @@ use crate::cache::Cache;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::http::{self, AppState};
+use crate::write::WritePath;
 
 pub struct Application {
     listener: TcpListener,
@@ -45,6 +46,7 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", settings.server.bind))?;
         let state = AppState {
+            writes: WritePath::new(db.writer().clone(), cache.clone()),
             db,
             cache,
             settings: Arc::new(settings),
@@ -88,7 +90,7 @@ impl Application {
             let _ = stopping_tx.send(());
         };
         crate::telemetry::metrics();
-        crate::warm::spawn(
+        crate::reports::warm::spawn(
             self.state.db.clone(),
             self.state.cache.clone(),
             self.state.tz,

@@ -10,7 +10,7 @@
 use std::{collections::HashMap, sync::Mutex};
 
 use crate::cache::view::{Data, View};
-use crate::domain::Id;
+use crate::types::Id;
 
 #[derive(Debug, Default)]
 pub struct Generations {

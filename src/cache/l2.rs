@@ -15,7 +15,7 @@ use redis::{
 };
 
 use crate::cache::view::Data;
-use crate::domain::Id;
+use crate::types::Id;
 
 /// Consecutive failures that open the breaker.
 const FAILURES_TO_OPEN: u32 = 3;

@@ -40,8 +40,8 @@ pub use stats::{Tier, ViewStats};
 pub use view::{Data, TtlClass, View};
 
 use crate::config::CacheSettings;
-use crate::domain::{Id, Role};
 use crate::error::{AppError, AppResult};
+use crate::types::{Id, Role};
 use generations::Generations;
 use l2::L2;
 use stats::Stats;
@@ -227,7 +227,7 @@ impl Cache {
     where
         F: Future<Output = AppResult<Bytes>> + Send + 'static,
     {
-        if !self.enabled() || self.inner.settings.ttl_secs(view.ttl_class()) == 0 {
+        if !self.enabled() || view.ttl_class().secs(&self.inner.settings) == 0 {
             let started = Instant::now();
             let body = load.await?;
             self.inner.stats.loaded(view, started.elapsed());
@@ -421,16 +421,22 @@ impl Cache {
         }
     }
 
-    /// Call after a write has committed, before answering it: every view of
-    /// `landlord` that depends on `touched` moves to a new key, here at once
-    /// and on other instances when the announcement arrives.
-    pub async fn invalidate(&self, landlord: Id, touched: &[Data]) {
-        self.bump(Some(landlord), touched).await;
-    }
-
-    /// After a write that touched every landlord (the CLI's charge run).
-    pub async fn invalidate_everyone(&self, touched: &[Data]) {
-        self.bump(None, touched).await;
+    /// Call after a write has committed, before answering it: every view
+    /// that depends on a touched `(landlord, data)` (`None`: every landlord)
+    /// moves to a new key, here at once and on other instances when the
+    /// announcement arrives.
+    pub async fn invalidate(&self, touched: &[(Option<Id>, Data)]) {
+        let mut by_landlord: Vec<(Option<Id>, Vec<Data>)> = Vec::new();
+        for &(landlord, data) in touched {
+            match by_landlord.iter_mut().find(|(who, _)| *who == landlord) {
+                Some((_, kinds)) if kinds.contains(&data) => {}
+                Some((_, kinds)) => kinds.push(data),
+                None => by_landlord.push((landlord, vec![data])),
+            }
+        }
+        for (landlord, kinds) in by_landlord {
+            self.bump(landlord, &kinds).await;
+        }
     }
 
     async fn bump(&self, landlord: Option<Id>, touched: &[Data]) {
@@ -539,7 +545,7 @@ impl Cache {
     /// The view's TTL with ±`jitter_pct` so entries made together do not
     /// expire together.
     fn ttl(&self, view: View) -> Duration {
-        let base = self.inner.settings.ttl_secs(view.ttl_class());
+        let base = view.ttl_class().secs(&self.inner.settings);
         if base == 0 {
             return Duration::ZERO;
         }

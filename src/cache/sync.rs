@@ -11,7 +11,7 @@ use std::{sync::atomic::Ordering, time::Duration};
 use futures_util::StreamExt;
 
 use crate::cache::{Cache, Data, lock};
-use crate::domain::Id;
+use crate::types::Id;
 
 /// Starts the background task that follows the channel for `cache`'s life.
 pub(super) fn follow(cache: Cache) {

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::config::CacheSettings;
+
 /// What a write can touch. Each landlord has a generation per kind; a view's
 /// key carries the generations of the kinds it depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,6 +46,19 @@ pub enum TtlClass {
     Occupancy,
     Reports,
     StaticLists,
+}
+
+impl TtlClass {
+    /// The configured lifetime of this class, in seconds (0: not cached).
+    pub fn secs(self, settings: &CacheSettings) -> u64 {
+        match self {
+            TtlClass::Metrics => settings.ttl_metrics_secs,
+            TtlClass::Payments => settings.ttl_payments_secs,
+            TtlClass::Occupancy => settings.ttl_occupancy_secs,
+            TtlClass::Reports => settings.ttl_reports_secs,
+            TtlClass::StaticLists => settings.ttl_static_lists_secs,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

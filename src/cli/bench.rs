@@ -11,7 +11,7 @@ use crate::bench::{self, ALL_SCENARIOS, Plan};
 use crate::config::{Secret, Settings};
 use crate::db::{Database, users};
 use crate::demo::{self, SeedSpec};
-use crate::domain::Period;
+use crate::types::Period;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {

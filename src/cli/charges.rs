@@ -3,7 +3,8 @@
 use clap::Subcommand;
 
 use crate::config::Settings;
-use crate::domain::{Period, charges};
+use crate::types::Period;
+use crate::write::{WritePath, charges};
 
 #[derive(Debug, Subcommand)]
 pub enum ChargesCommand {
@@ -29,9 +30,10 @@ pub async fn run(settings: Settings, command: ChargesCommand) -> anyhow::Result<
         .as_ref()
         .map(|url| url.expose().to_owned());
     let cache = crate::cache::Cache::connect(settings.cache.clone(), redis_url.as_deref()).await?;
-    let summary = charges::run(&db, &cache, None, period)
+    let path = WritePath::new(db.writer().clone(), cache);
+    let summary = charges::run(&path, None, period)
         .await
-        .map_err(|err| anyhow::anyhow!("charge run failed: {err}"))?;
+        .map_err(|err| anyhow::anyhow!("charge run failed: {}", err.cause()))?;
     db.close().await;
     println!(
         "{}: {} leases owe rent, {} charges created",

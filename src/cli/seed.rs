@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Settings;
 use crate::demo::{self, SeedSpec};
-use crate::domain::Period;
+use crate::types::Period;
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {

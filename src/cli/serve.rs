@@ -7,8 +7,8 @@ use clap::Args;
 use crate::config::Settings;
 use crate::db::{Database, users};
 use crate::demo::{self, SeedSpec};
-use crate::domain::Period;
 use crate::startup::Application;
+use crate::types::Period;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {

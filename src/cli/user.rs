@@ -3,9 +3,13 @@
 use clap::{Args, Subcommand};
 
 use crate::auth;
+use crate::cache::Cache;
 use crate::config::Settings;
+use crate::db::Constraint;
 use crate::db::{users, users::NewUser};
-use crate::domain::{Role, validate};
+use crate::error::{AppError, ErrorCode};
+use crate::types::Role;
+use crate::write::{ResultExt, WritePath, validate};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -51,7 +55,6 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
         .transpose()?;
     let password_hash = auth::hash_password_async(args.password).await?;
     let db = super::connect_migrated(&settings).await?;
-    let mut tx = db.writer().begin().await?;
     let new_user = NewUser {
         email: &email,
         name: &name,
@@ -59,15 +62,18 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
         role: args.role,
         password_hash: &password_hash,
     };
-    let user = users::insert(&mut tx, &new_user)
+    // Users are no landlord's cached data: the write touches no view.
+    let path = WritePath::new(db.writer().clone(), Cache::new(settings.cache.clone()));
+    let user = path
+        .run(async |write| {
+            users::insert(write.tx(), &new_user)
+                .await
+                .on_constraint(Constraint::UserEmail, || {
+                    AppError::conflict(ErrorCode::Conflict, "a user with this email already exists")
+                })
+        })
         .await
-        .map_err(|err| match err {
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                anyhow::anyhow!("a user with email {email} already exists")
-            }
-            other => anyhow::Error::new(other).context("creating user"),
-        })?;
-    tx.commit().await?;
+        .map_err(|err| anyhow::anyhow!("creating user {email}: {}", err.cause()))?;
     db.close().await;
     println!("created {} {} (id {})", user.role, user.email, user.id);
     Ok(())

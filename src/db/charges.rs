@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::db::leases::BillableLease;
 use crate::db::page::PageRequest;
 use crate::db::{Reader, WriteTx, dialect, dispatch, dispatch_tx};
-use crate::domain::{ChargeKind, Id, Money, Period};
+use crate::types::{ChargeKind, Id, Money, Period};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Charge {

@@ -19,6 +19,18 @@ pub async fn resync_identities(tx: &mut WriteTx, tables: &[&str]) -> sqlx::Resul
     Ok(())
 }
 
+/// The row-lock clause for a read-modify-write inside a write transaction:
+/// `FOR UPDATE` on PostgreSQL, so concurrent updates of one row queue instead
+/// of losing one another; nothing on SQLite, whose `BEGIN IMMEDIATE` already
+/// serialises every writer.
+pub fn for_update(tx: &WriteTx) -> &'static str {
+    if tx.is_postgres() {
+        " FOR UPDATE"
+    } else {
+        ""
+    }
+}
+
 /// Refreshes the planner's statistics after a bulk load; on PostgreSQL also
 /// the visibility map, without which index-only scans still visit the table.
 pub async fn analyze(pool: &Pool) -> sqlx::Result<()> {

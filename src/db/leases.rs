@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::db::page::PageRequest;
-use crate::db::{Reader, WriteTx, dispatch, dispatch_tx};
-use crate::domain::{Id, LeaseStatus, Money, Period, TenantStatus};
+use crate::db::{Reader, WriteTx, dialect, dispatch, dispatch_tx};
+use crate::types::{Id, LeaseStatus, Money, Period, TenantStatus};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Lease {
@@ -148,9 +148,12 @@ pub async fn get(db: &Reader, landlord: Id, id: Id) -> sqlx::Result<Option<Lease
         .await)
 }
 
-/// The lease row as seen inside a write transaction (for read-modify-write).
+/// The lease row, locked until the write transaction ends (read-modify-write).
 pub async fn get_for_update(tx: &mut WriteTx, landlord: Id, id: Id) -> sqlx::Result<Option<Lease>> {
-    let sql = format!("SELECT {COLUMNS} FROM leases WHERE id = $1 AND landlord_id = $2");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM leases WHERE id = $1 AND landlord_id = $2{}",
+        dialect::for_update(tx)
+    );
     dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(landlord)

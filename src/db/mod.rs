@@ -12,6 +12,7 @@
 //! [`dialect`].
 
 pub mod charges;
+mod constraint;
 pub mod dialect;
 pub mod leases;
 pub mod page;
@@ -34,6 +35,8 @@ use sqlx::{
 };
 
 use crate::config::DatabaseSettings;
+
+pub use constraint::{Constraint, is_reference_violation};
 
 /// A pool of either engine. Code outside `db` never matches on it.
 #[derive(Clone, Debug)]
@@ -183,7 +186,7 @@ impl Database {
 
     /// The reader for a landlord's reads. Today every landlord shares one reader;
     /// the landlord parameter is where replica choice by write LSN will hook in.
-    pub fn reader_for(&self, _landlord: crate::domain::Id) -> &Reader {
+    pub fn reader_for(&self, _landlord: crate::types::Id) -> &Reader {
         &self.reader
     }
 

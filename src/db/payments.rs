@@ -4,8 +4,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::db::page::PageRequest;
-use crate::db::{Reader, WriteTx, dispatch, dispatch_tx};
-use crate::domain::{Id, Money, PaymentMethod, PaymentStatus};
+use crate::db::{Reader, WriteTx, dialect, dispatch, dispatch_tx};
+use crate::types::{Id, Money, PaymentMethod, PaymentStatus};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Payment {
@@ -113,7 +113,10 @@ pub async fn get_for_update(
     landlord: Id,
     id: Id,
 ) -> sqlx::Result<Option<Payment>> {
-    let sql = format!("SELECT {COLUMNS} FROM payments WHERE id = $1 AND landlord_id = $2");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM payments WHERE id = $1 AND landlord_id = $2{}",
+        dialect::for_update(tx)
+    );
     dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(landlord)

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::db::page::PageRequest;
 use crate::db::{Reader, WriteTx, dispatch, dispatch_tx};
-use crate::domain::Id;
+use crate::types::Id;
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Property {

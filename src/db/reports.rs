@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 
 use crate::db::{Reader, dialect, dispatch};
-use crate::domain::{Id, Money, PaymentMethod, PaymentStatus, Period};
+use crate::types::{Id, Money, PaymentMethod, PaymentStatus, Period};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OccupancyRow {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::db::{Reader, WriteTx, dispatch, dispatch_tx};
-use crate::domain::{Id, Role};
+use crate::types::{Id, Role};
 
 /// Who a valid token belongs to.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::db::{Reader, WriteTx, dispatch, dispatch_tx};
-use crate::domain::{Id, Role};
+use crate::types::{Id, Role};
 
 /// A user as the API shows it: never with the password hash.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]

@@ -11,10 +11,10 @@ use std::collections::HashSet;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rand::RngExt;
 
-use super::generate::{Clock, Stream, local_instant, rng_for};
+use super::frame::{Clock, Stream, local_instant, rng_for};
 use super::names::{self, Rng, chance, pick, pick_weighted};
 use super::{ChargeRow, DemoData, LeaseRow, PaymentRow};
-use crate::domain::{ChargeKind, Id, Money, PaymentMethod, PaymentStatus, Period, Role};
+use crate::types::{ChargeKind, Id, Money, PaymentMethod, PaymentStatus, Period, Role};
 
 /// Fills `data.charges` and `data.payments` from its leases, then gives both
 /// ids in time order.

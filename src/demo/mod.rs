@@ -12,6 +12,7 @@
 //! rows are then a function of the spec and today's date. For a finished month
 //! they depend on the spec alone.
 
+mod frame;
 mod generate;
 mod ledger;
 mod load;
@@ -22,7 +23,7 @@ mod tests;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::domain::{
+use crate::types::{
     ChargeKind, Id, LeaseStatus, Money, PaymentMethod, PaymentStatus, Period, Role, TenantStatus,
 };
 

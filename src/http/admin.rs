@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::cache::CacheStats;
 use crate::db::DatabaseStats;
-use crate::domain::Id;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::{AppState, auth::AdminUser, extract::Json};
+use crate::types::Id;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -44,7 +44,7 @@ struct Warmed {
 
 /// Recomputes the dashboards of the most active landlords now.
 async fn cache_warm(State(state): State<AppState>, _admin: AdminUser) -> AppResult<Json<Warmed>> {
-    let dashboards = crate::warm::warm(&state.db, &state.cache, state.today()).await?;
+    let dashboards = crate::reports::warm::warm(&state.db, &state.cache, state.today()).await?;
     Ok(Json(Warmed { dashboards }))
 }
 
@@ -72,19 +72,19 @@ async fn cache_clear(
         ClearRequest::default()
     } else {
         serde_json::from_slice(&body)
-            .map_err(|err| AppError::validation("invalid_body", err.to_string()))?
+            .map_err(|err| AppError::validation(ErrorCode::InvalidBody, err.to_string()))?
     };
     let cleared = match (request.pattern, request.landlord_id) {
         (Some(_), Some(_)) => {
             return Err(AppError::validation(
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 "give a pattern or a landlord_id, not both",
             ));
         }
         (Some(pattern), None) => {
             if pattern.is_empty() || pattern.len() > 200 {
                 return Err(AppError::validation(
-                    "invalid_pattern",
+                    ErrorCode::InvalidPattern,
                     "pattern must be 1–200 characters",
                 ));
             }

@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 use crate::auth;
 use crate::cache::CachedToken;
 use crate::db::{tokens, users, users::User};
-use crate::domain::{Id, Role};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::{AppState, extract::Json, extract::Query};
+use crate::types::{Id, Role};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -112,7 +112,7 @@ impl FromRequestParts<AppState> for Landlord {
             // Naming another landlord is answered like a missing one.
             (Role::Landlord, Some(_)) => Err(AppError::NotFound("landlord")),
             (Role::Admin, None) => Err(AppError::validation(
-                "landlord_id_required",
+                ErrorCode::LandlordIdRequired,
                 "admins choose the landlord with ?landlord_id=",
             )),
             (Role::Admin, Some(id)) => {
@@ -153,11 +153,15 @@ async fn login(
         _ => return Err(AppError::InvalidCredentials),
     };
     let token = auth::new_token();
-    let now = crate::domain::payments::whole_seconds(Utc::now());
+    let now = crate::types::whole_seconds(Utc::now());
     let expires_at = now + Duration::hours(state.settings.auth.token_ttl_hours);
-    let mut tx = state.db.writer().begin().await?;
-    tokens::insert(&mut tx, user_id, &auth::token_hash(&token), now, expires_at).await?;
-    tx.commit().await?;
+    let token_hash = auth::token_hash(&token);
+    state
+        .writes
+        .run(async |write| {
+            Ok(tokens::insert(write.tx(), user_id, &token_hash, now, expires_at).await?)
+        })
+        .await?;
     let user = users::get(state.db.reader(), user_id)
         .await?
         .ok_or(AppError::Unauthorized)?;
@@ -171,10 +175,14 @@ async fn login(
 }
 
 async fn logout(State(state): State<AppState>, user: AuthUser) -> AppResult<StatusCode> {
-    let mut tx = state.db.writer().begin().await?;
-    tokens::revoke(&mut tx, &user.token_hash, Utc::now()).await?;
-    tx.commit().await?;
-    state.cache.forget_token(&user.token_hash).await;
+    state
+        .writes
+        .run(async |write| {
+            tokens::revoke(write.tx(), &user.token_hash, Utc::now()).await?;
+            write.forget_token(&user.token_hash);
+            Ok(())
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -12,13 +12,14 @@ use crate::db::{
     charges::{self, Charge},
     page::{Page, PageRequest},
 };
-use crate::domain::{Id, charges as write};
 use crate::error::{AppError, AppResult};
 use crate::http::{
     AppState,
     auth::Landlord,
     extract::{Json, Path, Query},
 };
+use crate::types::Id;
+use crate::write::charges as write;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -53,7 +54,7 @@ async fn create(
     Landlord(landlord): Landlord,
     Json(body): Json<write::CreateCharge>,
 ) -> AppResult<(StatusCode, Json<Charge>)> {
-    let charge = write::create(&state.db, &state.cache, landlord, body).await?;
+    let charge = write::create(&state.writes, landlord, body).await?;
     Ok((StatusCode::CREATED, Json(charge)))
 }
 
@@ -73,7 +74,7 @@ async fn update(
     Json(body): Json<write::UpdateCharge>,
 ) -> AppResult<Json<Charge>> {
     Ok(Json(
-        write::set_void(&state.db, &state.cache, landlord, id, body).await?,
+        write::set_void(&state.writes, landlord, id, body).await?,
     ))
 }
 
@@ -83,6 +84,6 @@ async fn run(
     Json(body): Json<write::RunCharges>,
 ) -> AppResult<Json<write::RunSummary>> {
     Ok(Json(
-        write::run(&state.db, &state.cache, Some(landlord), body.period).await?,
+        write::run(&state.writes, Some(landlord), body.period).await?,
     ))
 }

@@ -8,7 +8,7 @@ use axum::extract::{
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 #[derive(FromRequest)]
 #[from_request(via(axum::Json), rejection(AppError))]
@@ -32,28 +32,28 @@ impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> AppError {
         match rejection {
             JsonRejection::JsonDataError(err) => {
-                AppError::validation("invalid_body", err.body_text())
+                AppError::validation(ErrorCode::InvalidBody, err.body_text())
             }
             JsonRejection::JsonSyntaxError(err) => {
-                AppError::bad_request("malformed_json", err.body_text())
+                AppError::bad_request(ErrorCode::MalformedJson, err.body_text())
             }
             JsonRejection::MissingJsonContentType(_) => AppError::bad_request(
-                "expected_json",
+                ErrorCode::ExpectedJson,
                 "send a JSON body with Content-Type: application/json",
             ),
-            other => AppError::bad_request("unreadable_body", other.body_text()),
+            other => AppError::bad_request(ErrorCode::UnreadableBody, other.body_text()),
         }
     }
 }
 
 impl From<QueryRejection> for AppError {
     fn from(rejection: QueryRejection) -> AppError {
-        AppError::validation("invalid_query", rejection.body_text())
+        AppError::validation(ErrorCode::InvalidQuery, rejection.body_text())
     }
 }
 
 impl From<PathRejection> for AppError {
     fn from(rejection: PathRejection) -> AppError {
-        AppError::bad_request("invalid_path", rejection.body_text())
+        AppError::bad_request(ErrorCode::InvalidPath, rejection.body_text())
     }
 }

@@ -7,13 +7,14 @@ use crate::db::{
     leases::{self, Lease},
     page::{Page, PageRequest},
 };
-use crate::domain::{Id, LeaseStatus, leases as write};
 use crate::error::{AppError, AppResult};
 use crate::http::{
     AppState,
     auth::Landlord,
     extract::{Json, Path, Query},
 };
+use crate::types::{Id, LeaseStatus};
+use crate::write::leases as write;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,7 +42,7 @@ async fn create(
     Landlord(landlord): Landlord,
     Json(body): Json<write::CreateLease>,
 ) -> AppResult<(StatusCode, Json<Lease>)> {
-    let lease = write::create(&state.db, &state.cache, landlord, body).await?;
+    let lease = write::create(&state.writes, landlord, body).await?;
     Ok((StatusCode::CREATED, Json(lease)))
 }
 
@@ -62,6 +63,6 @@ async fn update(
 ) -> AppResult<Json<Lease>> {
     let today = state.today();
     Ok(Json(
-        write::update(&state.db, &state.cache, landlord, id, body, today).await?,
+        write::update(&state.writes, landlord, id, body, today).await?,
     ))
 }

@@ -1,5 +1,5 @@
 //! The HTTP API: one router per resource, merged here under `/api/v1`.
-//! Handlers are short: extract, call the domain or db layer, return.
+//! Handlers are short: extract, call the write, report or db layer, return.
 
 mod admin;
 pub mod auth;
@@ -32,12 +32,15 @@ use crate::cache::Cache;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::error::AppError;
+use crate::write::WritePath;
 
 /// Shared by every handler; cheap to clone (pools and settings are shared).
 #[derive(Clone)]
 pub struct AppState {
     pub db: Database,
     pub cache: Cache,
+    /// The single write path (the writer plus the cache it invalidates).
+    pub writes: WritePath,
     pub settings: Arc<Settings>,
     pub tz: Tz,
 }

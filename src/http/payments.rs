@@ -14,13 +14,14 @@ use crate::db::{
     page::{Page, PageRequest},
     payments::{self, Payment},
 };
-use crate::domain::{Id, PaymentStatus, mpesa, payments as write};
 use crate::error::{AppError, AppResult};
 use crate::http::{
     AppState,
     auth::Landlord,
     extract::{Json, Path, Query},
 };
+use crate::types::{Id, PaymentStatus};
+use crate::write::{mpesa, payments as write};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -51,7 +52,7 @@ async fn create(
     Landlord(landlord): Landlord,
     Json(body): Json<write::CreatePayment>,
 ) -> AppResult<(StatusCode, Json<Payment>)> {
-    let payment = write::create(&state.db, &state.cache, landlord, body, state.tz).await?;
+    let payment = write::create(&state.writes, landlord, body, state.tz).await?;
     Ok((StatusCode::CREATED, Json(payment)))
 }
 
@@ -72,7 +73,7 @@ async fn update(
     Json(body): Json<write::UpdatePayment>,
 ) -> AppResult<Json<Payment>> {
     Ok(Json(
-        write::update_status(&state.db, &state.cache, landlord, id, body).await?,
+        write::update_status(&state.writes, landlord, id, body).await?,
     ))
 }
 
@@ -108,7 +109,7 @@ async fn mpesa_c2b(
         return Err(AppError::Unauthorized);
     }
     let Json(body) = body?;
-    let outcome = mpesa::confirm(&state.db, &state.cache, body, state.tz).await?;
+    let outcome = mpesa::confirm(&state.writes, body, state.tz).await?;
     tracing::info!(?outcome, "mpesa c2b confirmation");
     Ok(Json(json!({ "ResultCode": 0, "ResultDesc": "Accepted" })))
 }

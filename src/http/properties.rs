@@ -8,7 +8,6 @@ use crate::db::{
     properties::{self, Property},
     units::{self, Unit},
 };
-use crate::domain::{Id, properties as write};
 use crate::error::{AppError, AppResult};
 use crate::http::{
     AppState,
@@ -16,6 +15,8 @@ use crate::http::{
     cached::{Cached, IfNoneMatch, json_bytes},
     extract::{Json, Path, Query},
 };
+use crate::types::Id;
+use crate::write::properties as write;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -57,7 +58,7 @@ async fn create(
     Landlord(landlord): Landlord,
     Json(body): Json<write::CreateProperty>,
 ) -> AppResult<(StatusCode, Json<Property>)> {
-    let property = write::create(&state.db, &state.cache, landlord, body).await?;
+    let property = write::create(&state.writes, landlord, body).await?;
     Ok((StatusCode::CREATED, Json(property)))
 }
 
@@ -77,7 +78,7 @@ async fn update(
     Json(body): Json<write::UpdateProperty>,
 ) -> AppResult<Json<Property>> {
     Ok(Json(
-        write::update(&state.db, &state.cache, landlord, id, body).await?,
+        write::update(&state.writes, landlord, id, body).await?,
     ))
 }
 
@@ -86,7 +87,7 @@ async fn delete(
     Landlord(landlord): Landlord,
     Path(id): Path<Id>,
 ) -> AppResult<StatusCode> {
-    write::delete(&state.db, &state.cache, landlord, id).await?;
+    write::delete(&state.writes, landlord, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -111,7 +112,7 @@ async fn create_unit(
     Path(property): Path<Id>,
     Json(body): Json<write::CreateUnit>,
 ) -> AppResult<(StatusCode, Json<Unit>)> {
-    let unit = write::create_unit(&state.db, &state.cache, landlord, property, body).await?;
+    let unit = write::create_unit(&state.writes, landlord, property, body).await?;
     Ok((StatusCode::CREATED, Json(unit)))
 }
 
@@ -131,7 +132,7 @@ async fn update_unit(
     Json(body): Json<write::UpdateUnit>,
 ) -> AppResult<Json<Unit>> {
     Ok(Json(
-        write::update_unit(&state.db, &state.cache, landlord, id, body).await?,
+        write::update_unit(&state.writes, landlord, id, body).await?,
     ))
 }
 
@@ -140,6 +141,6 @@ async fn delete_unit(
     Landlord(landlord): Landlord,
     Path(id): Path<Id>,
 ) -> AppResult<StatusCode> {
-    write::delete_unit(&state.db, &state.cache, landlord, id).await?;
+    write::delete_unit(&state.writes, landlord, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

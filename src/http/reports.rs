@@ -1,24 +1,20 @@
 //! Reads: reports, payment metrics and the dashboard.
 
-use std::future::Future;
-
 use axum::{Router, extract::State, routing::get};
 use serde::Deserialize;
 
-use crate::cache::View;
-use crate::db::Database;
-use crate::domain::{Id, PaymentStatus, Role};
 use crate::error::{AppError, AppResult};
 use crate::http::{
     AppState,
     auth::{AuthUser, Landlord},
-    cached::{Cached, IfNoneMatch, json_bytes},
+    cached::{Cached, IfNoneMatch},
     extract::{Path, Query},
 };
 use crate::reports::{
-    DateRange, RangeParams, Scope, arrears, dashboard, financial, metrics, occupancy, parse_date,
-    payments, property_key,
+    DateRange, RangeParams, parse_date,
+    views::{self, Report},
 };
+use crate::types::{Id, PaymentStatus, Role};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -46,32 +42,15 @@ struct AsOf {
     as_of: Option<String>,
 }
 
-/// Serves `view` through the cache. The loader checks the property filter
-/// itself, so a cache hit touches no database and a foreign property is a 404
-/// (errors are never cached).
-async fn serve<T, F, Fut>(
+/// Serves `report` through the cache, with the cache headers.
+async fn serve(
     state: &AppState,
-    view: View,
     landlord: Id,
     property: Option<Id>,
-    params: String,
+    report: Report,
     if_none_match: IfNoneMatch,
-    compute: F,
-) -> AppResult<Cached>
-where
-    T: serde::Serialize,
-    F: FnOnce(Database, Scope) -> Fut + Send + 'static,
-    Fut: Future<Output = AppResult<T>> + Send,
-{
-    let db = state.db.clone();
-    let load = async move {
-        let scope = Scope::new(&db, landlord, property).await?;
-        json_bytes(&compute(db, scope).await?)
-    };
-    let served = state
-        .cache
-        .get_or_load(view, landlord, &params, load)
-        .await?;
+) -> AppResult<Cached> {
+    let served = views::serve(&state.db, &state.cache, landlord, property, report).await?;
     Ok(Cached {
         served,
         if_none_match,
@@ -84,18 +63,10 @@ async fn occupancy_report(
     Query(filter): Query<PropertyFilter>,
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
-    let today = state.today();
-    let params = format!("{today}:{}", property_key(filter.property_id));
-    serve(
-        &state,
-        View::ReportOccupancy,
-        landlord,
-        filter.property_id,
-        params,
-        if_none_match,
-        move |db, scope| async move { occupancy::compute(&db, scope, today).await },
-    )
-    .await
+    let report = Report::Occupancy {
+        today: state.today(),
+    };
+    serve(&state, landlord, filter.property_id, report, if_none_match).await
 }
 
 async fn financial_report(
@@ -106,22 +77,8 @@ async fn financial_report(
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
     let range = DateRange::parse(&range, state.today())?;
-    let params = format!(
-        "{}:{}:{}",
-        range.from,
-        range.to,
-        property_key(filter.property_id)
-    );
-    serve(
-        &state,
-        View::ReportFinancial,
-        landlord,
-        filter.property_id,
-        params,
-        if_none_match,
-        move |db, scope| async move { financial::compute(&db, scope, range).await },
-    )
-    .await
+    let report = Report::Financial { range };
+    serve(&state, landlord, filter.property_id, report, if_none_match).await
 }
 
 async fn payments_report(
@@ -133,24 +90,11 @@ async fn payments_report(
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
     let range = DateRange::parse(&range, state.today())?;
-    let status = status.status;
-    let params = format!(
-        "{}:{}:{}:{}",
-        range.from,
-        range.to,
-        status.map_or("any", PaymentStatus::as_str),
-        property_key(filter.property_id)
-    );
-    serve(
-        &state,
-        View::ReportPayments,
-        landlord,
-        filter.property_id,
-        params,
-        if_none_match,
-        move |db, scope| async move { payments::compute(&db, scope, range, status).await },
-    )
-    .await
+    let report = Report::Payments {
+        range,
+        status: status.status,
+    };
+    serve(&state, landlord, filter.property_id, report, if_none_match).await
 }
 
 async fn arrears_report(
@@ -164,17 +108,8 @@ async fn arrears_report(
         Some(text) => parse_date("as_of", text)?,
         None => state.today(),
     };
-    let params = format!("{as_of}:{}", property_key(filter.property_id));
-    serve(
-        &state,
-        View::ReportArrears,
-        landlord,
-        filter.property_id,
-        params,
-        if_none_match,
-        move |db, scope| async move { arrears::compute(&db, scope, as_of).await },
-    )
-    .await
+    let report = Report::Arrears { as_of };
+    serve(&state, landlord, filter.property_id, report, if_none_match).await
 }
 
 async fn payment_metrics(
@@ -183,18 +118,10 @@ async fn payment_metrics(
     Query(filter): Query<PropertyFilter>,
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
-    let today = state.today();
-    let params = format!("{today}:{}", property_key(filter.property_id));
-    serve(
-        &state,
-        View::PaymentMetrics,
-        landlord,
-        filter.property_id,
-        params,
-        if_none_match,
-        move |db, scope| async move { metrics::compute(&db, scope, today).await },
-    )
-    .await
+    let report = Report::PaymentMetrics {
+        today: state.today(),
+    };
+    serve(&state, landlord, filter.property_id, report, if_none_match).await
 }
 
 async fn own_dashboard(
@@ -203,7 +130,10 @@ async fn own_dashboard(
     Query(filter): Query<PropertyFilter>,
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
-    dashboard_of(&state, landlord, filter.property_id, if_none_match).await
+    let report = Report::Dashboard {
+        today: state.today(),
+    };
+    serve(&state, landlord, filter.property_id, report, if_none_match).await
 }
 
 /// The seed's `/dashboard/<landlord_id>`, authenticated: a landlord may open
@@ -222,19 +152,8 @@ async fn landlord_dashboard(
     if !allowed {
         return Err(AppError::NotFound("landlord"));
     }
-    dashboard_of(&state, landlord, filter.property_id, if_none_match).await
-}
-
-async fn dashboard_of(
-    state: &AppState,
-    landlord: Id,
-    property: Option<Id>,
-    if_none_match: IfNoneMatch,
-) -> AppResult<Cached> {
-    let served =
-        dashboard::cached(&state.db, &state.cache, landlord, property, state.today()).await?;
-    Ok(Cached {
-        served,
-        if_none_match,
-    })
+    let report = Report::Dashboard {
+        today: state.today(),
+    };
+    serve(&state, landlord, filter.property_id, report, if_none_match).await
 }

@@ -8,7 +8,6 @@ use crate::db::{
     page::{Page, PageRequest},
     tenants::{self, Tenant},
 };
-use crate::domain::{Id, TenantStatus, tenants as write};
 use crate::error::{AppError, AppResult};
 use crate::http::{
     AppState,
@@ -16,6 +15,8 @@ use crate::http::{
     cached::{Cached, IfNoneMatch, json_bytes},
     extract::{Json, Path, Query},
 };
+use crate::types::{Id, TenantStatus};
+use crate::write::tenants as write;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -63,7 +64,7 @@ async fn create(
     Landlord(landlord): Landlord,
     Json(body): Json<write::CreateTenant>,
 ) -> AppResult<(StatusCode, Json<Tenant>)> {
-    let tenant = write::create(&state.db, &state.cache, landlord, body).await?;
+    let tenant = write::create(&state.writes, landlord, body).await?;
     Ok((StatusCode::CREATED, Json(tenant)))
 }
 
@@ -83,7 +84,7 @@ async fn update(
     Json(body): Json<write::UpdateTenant>,
 ) -> AppResult<Json<Tenant>> {
     Ok(Json(
-        write::update(&state.db, &state.cache, landlord, id, body).await?,
+        write::update(&state.writes, landlord, id, body).await?,
     ))
 }
 
@@ -92,6 +93,6 @@ async fn delete(
     Landlord(landlord): Landlord,
     Path(id): Path<Id>,
 ) -> AppResult<StatusCode> {
-    write::delete(&state.db, &state.cache, landlord, id).await?;
+    write::delete(&state.writes, landlord, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

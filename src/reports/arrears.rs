@@ -13,12 +13,12 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::db::{
-    Database, reports,
+    Reader, reports,
     reports::{ArrearsRow, LeaseTotal},
 };
-use crate::domain::{Id, Money};
 use crate::error::AppResult;
 use crate::reports::Scope;
+use crate::types::{Id, Money};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ArrearsReport {
@@ -107,8 +107,7 @@ impl LeaseArrears {
     }
 }
 
-pub async fn compute(db: &Database, scope: Scope, as_of: NaiveDate) -> AppResult<ArrearsReport> {
-    let reader = scope.reader(db);
+pub async fn compute(reader: &Reader, scope: Scope, as_of: NaiveDate) -> AppResult<ArrearsReport> {
     let (owed, paid, unallocated) = tokio::try_join!(
         reports::owed_per_lease(reader, scope.landlord, scope.property, as_of),
         reports::paid_per_lease(reader, scope.landlord, scope.property, as_of),

@@ -4,15 +4,10 @@
 //! 12-month series yields this month's financials; one arrears pass feeds the
 //! metrics and the summary).
 
-use std::future::Future;
-
-use axum::body::Bytes;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::cache::{Cache, Served, View, entry::json_body};
-use crate::db::{Database, reports};
-use crate::domain::{Id, Period};
+use crate::db::{Reader, reports};
 use crate::error::AppResult;
 use crate::reports::{
     Scope,
@@ -20,8 +15,8 @@ use crate::reports::{
     financial::FinancialReport,
     metrics::{self, PaymentMetrics, Series},
     occupancy::{self, OccupancyReport},
-    property_key,
 };
+use crate::types::{Id, Period};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Dashboard {
@@ -45,48 +40,14 @@ pub struct Counts {
     pub active_leases: i64,
 }
 
-/// The dashboard's cache parameters and loader. Keyed by date, it rolls over
-/// at midnight without a write; the loader checks the property filter itself,
-/// so a cache hit touches no database.
-pub fn cached_load(
-    db: Database,
-    landlord: Id,
-    property: Option<Id>,
-    today: NaiveDate,
-) -> (
-    String,
-    impl Future<Output = AppResult<Bytes>> + Send + 'static,
-) {
-    let params = format!("{today}:{}", property_key(property));
-    let load = async move {
-        let scope = Scope::new(&db, landlord, property).await?;
-        json_body(&compute(&db, scope, today).await?)
-    };
-    (params, load)
-}
-
-/// A landlord's dashboard through the cache.
-pub async fn cached(
-    db: &Database,
-    cache: &Cache,
-    landlord: Id,
-    property: Option<Id>,
-    today: NaiveDate,
-) -> AppResult<Served> {
-    let (params, load) = cached_load(db.clone(), landlord, property, today);
-    cache
-        .get_or_load(View::Dashboard, landlord, &params, load)
-        .await
-}
-
-pub async fn compute(db: &Database, scope: Scope, today: NaiveDate) -> AppResult<Dashboard> {
+pub async fn compute(reader: &Reader, scope: Scope, today: NaiveDate) -> AppResult<Dashboard> {
     let this_month = Period::containing(today);
-    let reader = scope.reader(db);
+
     let (series, arrears, pending, occupancy, counts, methods) = tokio::try_join!(
-        Series::load(db, scope, today),
-        arrears::compute(db, scope, today),
-        metrics::pending(db, scope),
-        occupancy::compute(db, scope, today),
+        Series::load(reader, scope, today),
+        arrears::compute(reader, scope, today),
+        metrics::pending(reader, scope),
+        occupancy::compute(reader, scope, today),
         async { Ok(reports::counts(reader, scope.landlord, scope.property, today).await?) },
         async {
             let month = (this_month.first_day(), this_month.last_day());

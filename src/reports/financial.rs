@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::db::{Database, reports, reports::MonthlyAmount};
-use crate::domain::{Id, Money, PaymentMethod, Period};
+use crate::db::{Reader, reports, reports::MonthlyAmount};
 use crate::error::AppResult;
 use crate::reports::{DateRange, Scope, percent};
+use crate::types::{Id, Money, PaymentMethod, Period};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FinancialReport {
@@ -65,8 +65,11 @@ impl Totals {
     }
 }
 
-pub async fn compute(db: &Database, scope: Scope, range: DateRange) -> AppResult<FinancialReport> {
-    let reader = scope.reader(db);
+pub async fn compute(
+    reader: &Reader,
+    scope: Scope,
+    range: DateRange,
+) -> AppResult<FinancialReport> {
     let (billed, collected, methods) = tokio::try_join!(
         reports::billed_by_property_month(
             reader,

@@ -4,8 +4,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::db::{Database, reports, reports::MonthlyAmount};
-use crate::domain::{Id, Money, Period};
+use crate::db::{Reader, reports, reports::MonthlyAmount};
 use crate::error::AppResult;
 use crate::reports::{
     DateRange, Scope,
@@ -14,6 +13,7 @@ use crate::reports::{
     payments::CountAmount,
     percent,
 };
+use crate::types::{Id, Money, Period};
 
 /// Months in the billed-vs-collected series, the current one included.
 pub const SERIES_MONTHS: u32 = 12;
@@ -57,11 +57,11 @@ pub(crate) struct Series {
 impl Series {
     /// The series window: the first day of the month `SERIES_MONTHS - 1`
     /// before `today`'s, to the last day of `today`'s month.
-    pub(crate) async fn load(db: &Database, scope: Scope, today: NaiveDate) -> AppResult<Series> {
+    pub(crate) async fn load(reader: &Reader, scope: Scope, today: NaiveDate) -> AppResult<Series> {
         let this_month = Period::containing(today);
         let first = (1..SERIES_MONTHS).fold(this_month, |month, _| month.prev());
         let range = DateRange::new(first.first_day(), this_month.last_day())?;
-        let reader = scope.reader(db);
+
         let (billed, collected) = tokio::try_join!(
             reports::billed_by_property_month(
                 reader,
@@ -110,17 +110,17 @@ impl Series {
     }
 }
 
-pub async fn compute(db: &Database, scope: Scope, today: NaiveDate) -> AppResult<PaymentMetrics> {
+pub async fn compute(reader: &Reader, scope: Scope, today: NaiveDate) -> AppResult<PaymentMetrics> {
     let (series, arrears, pending) = tokio::try_join!(
-        Series::load(db, scope, today),
-        arrears::compute(db, scope, today),
-        pending(db, scope),
+        Series::load(reader, scope, today),
+        arrears::compute(reader, scope, today),
+        pending(reader, scope),
     )?;
     Ok(from_parts(scope, today, &series, &arrears, pending))
 }
 
-pub(crate) async fn pending(db: &Database, scope: Scope) -> AppResult<CountAmount> {
-    let totals = reports::pending(scope.reader(db), scope.landlord, scope.property).await?;
+pub(crate) async fn pending(reader: &Reader, scope: Scope) -> AppResult<CountAmount> {
+    let totals = reports::pending(reader, scope.landlord, scope.property).await?;
     Ok(CountAmount {
         count: totals.count,
         amount: totals.amount,

@@ -11,13 +11,15 @@ pub mod financial;
 pub mod metrics;
 pub mod occupancy;
 pub mod payments;
+pub mod views;
+pub mod warm;
 
 use chrono::{Months, NaiveDate};
 use serde::Deserialize;
 
-use crate::db::{Database, Reader, properties};
-use crate::domain::{Id, Period};
-use crate::error::{AppError, AppResult};
+use crate::db::{Reader, properties};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::types::{Id, Period};
 
 /// Whose data a report covers: one landlord, optionally one of their properties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,25 +31,14 @@ pub struct Scope {
 impl Scope {
     /// Checks that the property filter names one of the landlord's properties,
     /// so a foreign id answers 404 rather than an empty report.
-    pub async fn new(db: &Database, landlord: Id, property: Option<Id>) -> AppResult<Scope> {
+    pub async fn new(reader: &Reader, landlord: Id, property: Option<Id>) -> AppResult<Scope> {
         if let Some(id) = property
-            && properties::get(db.reader_for(landlord), landlord, id)
-                .await?
-                .is_none()
+            && properties::get(reader, landlord, id).await?.is_none()
         {
             return Err(AppError::NotFound("property"));
         }
         Ok(Scope { landlord, property })
     }
-
-    pub fn reader<'a>(&self, db: &'a Database) -> &'a Reader {
-        db.reader_for(self.landlord)
-    }
-}
-
-/// The canonical cache-key part of an optional property filter.
-pub fn property_key(property: Option<Id>) -> String {
-    property.map_or_else(|| "p-".to_owned(), |id| format!("p{id}"))
 }
 
 /// `?from=&to=` as sent: parsed here so each mistake gets its own code.
@@ -82,12 +73,15 @@ impl DateRange {
 
     pub fn new(from: NaiveDate, to: NaiveDate) -> AppResult<DateRange> {
         if from > to {
-            return Err(AppError::validation("invalid_range", "from is after to"));
+            return Err(AppError::validation(
+                ErrorCode::InvalidDateRange,
+                "from is after to",
+            ));
         }
         let limit = from.checked_add_months(Months::new(12 * MAX_RANGE_YEARS));
         if limit.is_none_or(|limit| to >= limit) {
             return Err(AppError::validation(
-                "range_too_long",
+                ErrorCode::RangeTooLong,
                 format!("a report covers at most {MAX_RANGE_YEARS} years"),
             ));
         }
@@ -110,7 +104,10 @@ impl DateRange {
 /// A `YYYY-MM-DD` date from a query parameter.
 pub fn parse_date(field: &'static str, text: &str) -> AppResult<NaiveDate> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
-        AppError::validation("invalid_date", format!("{field} must be a date YYYY-MM-DD"))
+        AppError::validation(
+            ErrorCode::InvalidDate,
+            format!("{field} must be a date YYYY-MM-DD"),
+        )
     })
 }
 
@@ -158,11 +155,23 @@ mod tests {
             };
             DateRange::parse(&params, today).map_err(|e| e.code()).err()
         };
-        assert_eq!(bad("2024-03-01", "2024-02-01"), Some("invalid_range"));
-        assert_eq!(bad("2014-01-01", "2024-01-01"), Some("range_too_long"));
+        assert_eq!(
+            bad("2024-03-01", "2024-02-01"),
+            Some(ErrorCode::InvalidDateRange)
+        );
+        assert_eq!(
+            bad("2014-01-01", "2024-01-01"),
+            Some(ErrorCode::RangeTooLong)
+        );
         assert_eq!(bad("2014-01-02", "2024-01-01"), None);
-        assert_eq!(bad("2024-02-30", "2024-03-01"), Some("invalid_date"));
-        assert_eq!(bad("01/02/2024", "2024-03-01"), Some("invalid_date"));
+        assert_eq!(
+            bad("2024-02-30", "2024-03-01"),
+            Some(ErrorCode::InvalidDate)
+        );
+        assert_eq!(
+            bad("01/02/2024", "2024-03-01"),
+            Some(ErrorCode::InvalidDate)
+        );
     }
 
     #[test]

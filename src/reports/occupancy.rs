@@ -4,10 +4,10 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::db::{Database, reports};
-use crate::domain::Id;
+use crate::db::{Reader, reports};
 use crate::error::AppResult;
 use crate::reports::{Scope, percent};
+use crate::types::Id;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OccupancyReport {
@@ -47,8 +47,12 @@ impl Occupancy {
     }
 }
 
-pub async fn compute(db: &Database, scope: Scope, today: NaiveDate) -> AppResult<OccupancyReport> {
-    let rows = reports::occupancy(scope.reader(db), scope.landlord, scope.property, today).await?;
+pub async fn compute(
+    reader: &Reader,
+    scope: Scope,
+    today: NaiveDate,
+) -> AppResult<OccupancyReport> {
+    let rows = reports::occupancy(reader, scope.landlord, scope.property, today).await?;
     let (mut units, mut available, mut occupied) = (0, 0, 0);
     let properties = rows
         .into_iter()

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::db::{Database, reports, reports::RecentPayment};
-use crate::domain::{Id, Money, PaymentMethod, PaymentStatus};
+use crate::db::{Reader, reports, reports::RecentPayment};
 use crate::error::AppResult;
 use crate::reports::{DateRange, Scope};
+use crate::types::{Id, Money, PaymentMethod, PaymentStatus};
 
 /// How many recent payments the report lists.
 pub const RECENT: i64 = 20;
@@ -67,12 +67,11 @@ impl CountAmount {
 }
 
 pub async fn compute(
-    db: &Database,
+    reader: &Reader,
     scope: Scope,
     range: DateRange,
     status: Option<PaymentStatus>,
 ) -> AppResult<PaymentsReport> {
-    let reader = scope.reader(db);
     let (groups, recent) = tokio::try_join!(
         reports::payment_groups(
             reader,

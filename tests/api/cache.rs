@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use futures::future::join_all;
-use mfuko::domain::{Id, Period};
+use mfuko::types::{Id, Period};
 use reqwest::{
     StatusCode,
     header::{CACHE_CONTROL, ETAG, IF_NONE_MATCH},

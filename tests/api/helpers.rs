@@ -4,8 +4,8 @@
 
 use mfuko::config::{LogFormat, Secret, Settings};
 use mfuko::db::{users, users::NewUser};
-use mfuko::domain::{Id, Role};
 use mfuko::startup::Application;
+use mfuko::types::{Id, Role};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 

@@ -335,6 +335,107 @@ async fn concurrent_leases_on_one_unit_leave_exactly_one_active(app: TestApp) {
     assert_eq!(charges[0]["lease_id"], winner);
 }
 
+/// A lease update reads the row, then writes it whole: two updates of
+/// different fields must queue (the row is locked), or the later one writes
+/// back the earlier one's field as it read it (a lost update). Each round
+/// sends 20 concurrent updates of a lease, half to the grace period and half
+/// to the end date (every value distinct), then checks that the answers and
+/// the final row fit one serial order of the 20 updates.
+async fn concurrent_updates_of_different_fields_all_land(app: TestApp) {
+    let (_, token) = app.landlord("kamau@example.co.ke").await;
+    for round in 0..5 {
+        let lease = setup_lease_on(&app, &token, &format!("R{round}")).await;
+        let path = format!("/api/v1/leases/{lease}");
+        let grace = (1..=10).map(|days| json!({ "grace_days": days }));
+        let ends = (1..=10).map(|day| json!({ "end_date": format!("2030-01-{day:02}") }));
+        let bodies: Vec<Value> = grace.chain(ends).collect();
+        let replies = join_all(
+            bodies
+                .iter()
+                .map(|body| app.patch(&path, &token, body.clone())),
+        )
+        .await;
+        let mut answers = Vec::new();
+        for (body, reply) in bodies.iter().zip(&replies) {
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            let (own, other) = match body.get("grace_days") {
+                Some(_) => ("grace_days", "end_date"),
+                None => ("end_date", "grace_days"),
+            };
+            answers.push((body[own].clone(), reply.body[other].clone()));
+        }
+        let after = app.get(&path, &token).await.body;
+        let last = [after["grace_days"].clone(), after["end_date"].clone()];
+        assert!(
+            fits_a_serial_order(&answers, &last),
+            "round {round}: lost update; answers (own value, other field seen) {answers:?}, final {after}"
+        );
+    }
+}
+
+/// Whether single-field writes to a pair of registers (grace days, end date),
+/// each answered with the other register as it saw it, fit one serial order
+/// ending in `last`. Builds the orderings the answers force (a write follows
+/// the write it saw; it precedes every write of the other field when it saw
+/// the initial value; a write seen as the latest follows every other write of
+/// its field that precedes the reader) and looks for a cycle.
+fn fits_a_serial_order(answers: &[(Value, Value)], last: &[Value; 2]) -> bool {
+    let n = answers.len();
+    let writer_of = |value: &Value| answers.iter().position(|(own, _)| own == value);
+    let field = |i: usize| usize::from(answers[i].0.is_string());
+    let mut before = vec![vec![false; n]; n];
+    for (i, (_, seen)) in answers.iter().enumerate() {
+        match writer_of(seen) {
+            Some(w) => before[w][i] = true,
+            None => (0..n)
+                .filter(|&j| field(j) != field(i))
+                .for_each(|j| before[i][j] = true),
+        }
+    }
+    for (f, value) in last.iter().enumerate() {
+        let Some(w) = writer_of(value) else {
+            return false;
+        };
+        (0..n)
+            .filter(|&j| field(j) == f && j != w)
+            .for_each(|j| before[j][w] = true);
+    }
+    loop {
+        // Transitive closure, then "the write seen is the latest before the reader".
+        for k in 0..n {
+            for i in 0..n {
+                for j in 0..n {
+                    before[i][j] |= before[i][k] && before[k][j];
+                }
+            }
+        }
+        let mut added = false;
+        for (reader, (_, seen)) in answers.iter().enumerate() {
+            let Some(w) = writer_of(seen) else { continue };
+            for other in (0..n).filter(|&j| field(j) == field(w) && j != w) {
+                if before[other][reader] && !before[other][w] {
+                    before[other][w] = true;
+                    added = true;
+                }
+            }
+        }
+        if !added {
+            return (0..n).all(|i| !before[i][i]);
+        }
+    }
+}
+
+/// A fresh unit (labelled `label`) let to a fresh tenant with grace 0 and no
+/// end date; returns the lease id.
+async fn setup_lease_on(app: &TestApp, token: &str, label: &str) -> i64 {
+    let property = new_property(app, token, &format!("Block {label}")).await;
+    let unit = new_unit(app, token, property, label).await;
+    let tenant = new_tenant(app, token, "Wanjiru Kamau", "+254712345678").await;
+    let mut body = lease_body(unit, tenant);
+    body["grace_days"] = 0.into();
+    id(&app.create("/api/v1/leases", token, body).await)
+}
+
 crate::on_both_databases!(
     creating_a_lease_with_a_deposit_also_charges_the_deposit,
     a_second_active_lease_on_a_unit_is_refused,
@@ -344,4 +445,5 @@ crate::on_both_databases!(
     an_off_market_unit_cannot_be_let,
     account_refs_are_unique_whatever_the_letter_case,
     concurrent_leases_on_one_unit_leave_exactly_one_active,
+    concurrent_updates_of_different_fields_all_land,
 );

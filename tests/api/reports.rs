@@ -4,7 +4,7 @@
 //! edge cases also pin numbers computed by hand, so the oracle is checked too.
 
 use chrono::{Datelike, Duration, NaiveDate, Utc};
-use mfuko::domain::{Id, Period};
+use mfuko::types::{Id, Period};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

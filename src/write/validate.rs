@@ -1,21 +1,21 @@
 //! Edge validation shared by the write paths: every rule answers 422 with a
 //! stable code naming what was wrong.
 
-use crate::domain::Money;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::types::Money;
 
 /// Trimmed, non-empty text of at most `max` characters.
 pub fn text(field: &'static str, value: &str, max: usize) -> AppResult<String> {
     let value = value.trim();
     if value.is_empty() {
         return Err(AppError::validation(
-            "required",
+            ErrorCode::Required,
             format!("{field} must not be empty"),
         ));
     }
     if value.chars().count() > max {
         return Err(AppError::validation(
-            "too_long",
+            ErrorCode::TooLong,
             format!("{field} is longer than {max} characters"),
         ));
     }
@@ -48,7 +48,7 @@ pub fn phone(field: &'static str, value: &str) -> AppResult<String> {
         && matches!(national.as_bytes()[0], b'7' | b'1');
     if !valid {
         return Err(AppError::validation(
-            "invalid_phone",
+            ErrorCode::InvalidPhone,
             format!("{field} must be a Kenyan mobile number such as +254712345678"),
         ));
     }
@@ -60,7 +60,7 @@ pub fn positive(field: &'static str, amount: Money) -> AppResult<Money> {
         Ok(amount)
     } else {
         Err(AppError::validation(
-            "invalid_amount",
+            ErrorCode::InvalidAmount,
             format!("{field} must be greater than zero"),
         ))
     }
@@ -71,7 +71,7 @@ pub fn non_negative(field: &'static str, amount: Money) -> AppResult<Money> {
         Ok(amount)
     } else {
         Err(AppError::validation(
-            "invalid_amount",
+            ErrorCode::InvalidAmount,
             format!("{field} must not be negative"),
         ))
     }
@@ -89,7 +89,7 @@ pub fn account_ref(value: &str) -> AppResult<String> {
         Ok(value)
     } else {
         Err(AppError::validation(
-            "invalid_account_ref",
+            ErrorCode::InvalidAccountRef,
             "account_ref must be 1–20 letters, digits or dashes",
         ))
     }
@@ -121,11 +121,11 @@ mod tests {
         assert_eq!(text("name", "  Jua Kali  ", 20).expect("ok"), "Jua Kali");
         assert_eq!(
             text("name", "   ", 20).map_err(|e| e.code()).err(),
-            Some("required")
+            Some(ErrorCode::Required)
         );
         assert_eq!(
             text("name", "abcdef", 5).map_err(|e| e.code()).err(),
-            Some("too_long")
+            Some(ErrorCode::TooLong)
         );
     }
 

@@ -2,14 +2,14 @@
 
 use serde::Deserialize;
 
-use crate::cache::{Cache, Data};
+use crate::cache::Data;
 use crate::db::{
-    Database, tenants,
+    tenants,
     tenants::{Tenant, TenantFields, TenantPatch},
 };
-use crate::domain::properties::in_use;
-use crate::domain::{Id, TenantStatus, validate};
 use crate::error::{AppError, AppResult};
+use crate::types::{Id, TenantStatus};
+use crate::write::{ResultExt, WritePath, in_use, validate};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,28 +29,21 @@ pub struct UpdateTenant {
     pub status: Option<TenantStatus>,
 }
 
-pub async fn create(
-    db: &Database,
-    cache: &Cache,
-    landlord: Id,
-    input: CreateTenant,
-) -> AppResult<Tenant> {
+pub async fn create(path: &WritePath, landlord: Id, input: CreateTenant) -> AppResult<Tenant> {
     let fields = TenantFields {
         name: validate::text("name", &input.name, 200)?,
         phone: validate::phone("phone", &input.phone)?,
         national_id: validate::optional_text("national_id", input.national_id.as_deref(), 20)?,
         status: input.status.unwrap_or(TenantStatus::Active),
     };
-    let mut tx = db.writer().begin().await?;
-    let tenant = tenants::insert(&mut tx, landlord, &fields).await?;
-    tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Tenants]).await;
-    Ok(tenant)
+    path.run_for(landlord, &[Data::Tenants], async |write| {
+        Ok(tenants::insert(write.tx(), landlord, &fields).await?)
+    })
+    .await
 }
 
 pub async fn update(
-    db: &Database,
-    cache: &Cache,
+    path: &WritePath,
     landlord: Id,
     id: Id,
     input: UpdateTenant,
@@ -67,24 +60,20 @@ pub async fn update(
         national_id: validate::optional_text("national_id", input.national_id.as_deref(), 20)?,
         status: input.status,
     };
-    let mut tx = db.writer().begin().await?;
-    let tenant = tenants::update(&mut tx, landlord, id, &patch)
-        .await?
-        .ok_or(AppError::NotFound("tenant"))?;
-    tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Tenants]).await;
-    Ok(tenant)
+    path.run_for(landlord, &[Data::Tenants], async |write| {
+        tenants::update(write.tx(), landlord, id, &patch)
+            .await?
+            .ok_or(AppError::NotFound("tenant"))
+    })
+    .await
 }
 
-pub async fn delete(db: &Database, cache: &Cache, landlord: Id, id: Id) -> AppResult<()> {
-    let mut tx = db.writer().begin().await?;
-    if !tenants::delete(&mut tx, landlord, id)
-        .await
-        .map_err(in_use)?
-    {
-        return Err(AppError::NotFound("tenant"));
-    }
-    tx.commit().await?;
-    cache.invalidate(landlord, &[Data::Tenants]).await;
-    Ok(())
+pub async fn delete(path: &WritePath, landlord: Id, id: Id) -> AppResult<()> {
+    path.run_for(landlord, &[Data::Tenants], async |write| {
+        let deleted = tenants::delete(write.tx(), landlord, id)
+            .await
+            .on_reference_violation(in_use)?;
+        deleted.then_some(()).ok_or(AppError::NotFound("tenant"))
+    })
+    .await
 }

@@ -107,7 +107,7 @@ impl<'de> Deserialize<'de> for Period {
     }
 }
 
-crate::domain::enums::text_column!(Period);
+crate::types::enums::text_column!(Period);
 
 #[cfg(test)]
 mod tests {

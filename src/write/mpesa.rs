@@ -6,11 +6,11 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer};
 
-use crate::cache::{Cache, Data};
-use crate::db::{Database, leases, payments, payments::NewPayment};
-use crate::domain::payments::whole_seconds;
-use crate::domain::{Money, PaymentMethod, PaymentStatus, validate};
-use crate::error::{AppError, AppResult};
+use crate::cache::Data;
+use crate::db::{leases, payments, payments::NewPayment};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::types::{Money, PaymentMethod, PaymentStatus, whole_seconds};
+use crate::write::{WritePath, validate};
 
 /// The confirmation body. Unknown fields are ignored: Safaricom adds some.
 #[derive(Debug, Deserialize)]
@@ -62,13 +62,18 @@ fn decimal_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D:
 /// `TransTime` is `YYYYMMDDHHmmss` in East Africa Time.
 fn parse_trans_time(text: &str) -> AppResult<DateTime<Utc>> {
     let local = NaiveDateTime::parse_from_str(text, "%Y%m%d%H%M%S").map_err(|_| {
-        AppError::validation("invalid_trans_time", "TransTime must be YYYYMMDDHHmmss")
+        AppError::validation(
+            ErrorCode::InvalidTransTime,
+            "TransTime must be YYYYMMDDHHmmss",
+        )
     })?;
     chrono_tz::Africa::Nairobi
         .from_local_datetime(&local)
         .single()
         .map(|at| at.with_timezone(&Utc))
-        .ok_or_else(|| AppError::validation("invalid_trans_time", "TransTime is not a valid time"))
+        .ok_or_else(|| {
+            AppError::validation(ErrorCode::InvalidTransTime, "TransTime is not a valid time")
+        })
 }
 
 fn trans_id(text: &str) -> AppResult<String> {
@@ -77,25 +82,18 @@ fn trans_id(text: &str) -> AppResult<String> {
         Ok(id)
     } else {
         Err(AppError::validation(
-            "invalid_trans_id",
+            ErrorCode::InvalidTransId,
             "TransID must be 1–20 letters or digits",
         ))
     }
 }
 
 /// Records one confirmation, idempotently on TransID.
-pub async fn confirm(
-    db: &Database,
-    cache: &Cache,
-    body: C2bConfirmation,
-    tz: Tz,
-) -> AppResult<Outcome> {
+pub async fn confirm(path: &WritePath, body: C2bConfirmation, tz: Tz) -> AppResult<Outcome> {
     let reference = trans_id(&body.trans_id)?;
-    let amount: Money = body
-        .trans_amount
-        .trim()
-        .parse()
-        .map_err(|err| AppError::validation("invalid_amount", format!("TransAmount: {err}")))?;
+    let amount: Money = body.trans_amount.trim().parse().map_err(|err| {
+        AppError::validation(ErrorCode::InvalidAmount, format!("TransAmount: {err}"))
+    })?;
     let amount = validate::positive("TransAmount", amount)?;
     let paid_at = whole_seconds(parse_trans_time(&body.trans_time)?);
     // A reference the payer mistyped beyond repair is kept as typed (bounded),
@@ -110,45 +108,47 @@ pub async fn confirm(
         .collect::<Vec<_>>()
         .join(" ");
 
-    let mut tx = db.writer().begin().await?;
-    let lease = match &account_ref {
-        Some(account_ref) => leases::owner_of_account(&mut tx, account_ref).await?,
-        None => None,
-    };
-    let landlord = match (&lease, body.business_short_code.as_deref()) {
-        (Some(lease), _) => Some(lease.landlord_id),
-        (None, Some(shortcode)) => {
-            payments::landlord_for_shortcode(&mut tx, shortcode.trim()).await?
+    path.run(async move |write| {
+        let lease = match &account_ref {
+            Some(account_ref) => leases::owner_of_account(write.tx(), account_ref).await?,
+            None => None,
+        };
+        let landlord = match (&lease, body.business_short_code.as_deref()) {
+            (Some(lease), _) => Some(lease.landlord_id),
+            (None, Some(shortcode)) => {
+                payments::landlord_for_shortcode(write.tx(), shortcode.trim()).await?
+            }
+            (None, None) => None,
+        };
+        let now = whole_seconds(Utc::now());
+        let payment = NewPayment {
+            landlord_id: landlord,
+            property_id: lease.as_ref().map(|lease| lease.property_id),
+            lease_id: lease.as_ref().map(|lease| lease.id),
+            amount,
+            method: PaymentMethod::Mpesa,
+            status: PaymentStatus::Confirmed,
+            reference: Some(reference),
+            account_ref: Some(typed_ref.chars().take(20).collect())
+                .filter(|r: &String| !r.is_empty()),
+            payer: Some(payer.chars().take(100).collect()).filter(|p: &String| !p.is_empty()),
+            paid_at,
+            paid_on: paid_at.with_timezone(&tz).date_naive(),
+            received_at: now,
+        };
+        let inserted = payments::insert_if_new(write.tx(), &payment).await?;
+        if inserted.is_some()
+            && let Some(landlord) = landlord
+        {
+            write.touch(landlord, &[Data::Payments]);
         }
-        (None, None) => None,
-    };
-    let now = whole_seconds(Utc::now());
-    let payment = NewPayment {
-        landlord_id: landlord,
-        property_id: lease.as_ref().map(|lease| lease.property_id),
-        lease_id: lease.as_ref().map(|lease| lease.id),
-        amount,
-        method: PaymentMethod::Mpesa,
-        status: PaymentStatus::Confirmed,
-        reference: Some(reference),
-        account_ref: Some(typed_ref.chars().take(20).collect()).filter(|r: &String| !r.is_empty()),
-        payer: Some(payer.chars().take(100).collect()).filter(|p: &String| !p.is_empty()),
-        paid_at,
-        paid_on: paid_at.with_timezone(&tz).date_naive(),
-        received_at: now,
-    };
-    let inserted = payments::insert_if_new(&mut tx, &payment).await?;
-    tx.commit().await?;
-    if inserted.is_some()
-        && let Some(landlord) = landlord
-    {
-        cache.invalidate(landlord, &[Data::Payments]).await;
-    }
-    Ok(match (inserted, lease) {
-        (None, _) => Outcome::Duplicate,
-        (Some(_), Some(_)) => Outcome::Matched,
-        (Some(_), None) => Outcome::Unallocated,
+        Ok(match (inserted, lease) {
+            (None, _) => Outcome::Duplicate,
+            (Some(_), Some(_)) => Outcome::Matched,
+            (Some(_), None) => Outcome::Unallocated,
+        })
     })
+    .await
 }
 
 #[cfg(test)]

@@ -7,10 +7,10 @@ use std::time::Duration;
 use chrono::{Days, NaiveDate};
 use futures_util::{StreamExt, stream};
 
-use crate::cache::{Cache, View};
+use crate::cache::Cache;
 use crate::db::{Database, reports};
 use crate::error::AppResult;
-use crate::reports::dashboard;
+use crate::reports::views::{self, Report};
 
 /// Starts the warming at start-up and the periodic refresh.
 pub fn spawn(db: Database, cache: Cache, tz: chrono_tz::Tz) {
@@ -42,19 +42,17 @@ pub async fn warm(db: &Database, cache: &Cache, today: NaiveDate) -> AppResult<u
     let landlords =
         reports::most_active_landlords(db.reader(), since, i64::from(settings.warm_landlords))
             .await?;
-    let results: Vec<AppResult<()>> = stream::iter(landlords)
-        .map(|landlord| {
-            let (db, cache) = (db.clone(), cache.clone());
-            async move {
-                let (params, load) = dashboard::cached_load(db, landlord, None, today);
-                cache
-                    .refresh(View::Dashboard, landlord, &params, load)
-                    .await
-            }
-        })
-        .buffer_unordered(settings.warm_concurrency.max(1))
-        .collect()
-        .await;
+    let results: Vec<AppResult<()>> =
+        stream::iter(landlords)
+            .map(|landlord| {
+                let (db, cache) = (db.clone(), cache.clone());
+                async move {
+                    views::refresh(&db, &cache, landlord, None, Report::Dashboard { today }).await
+                }
+            })
+            .buffer_unordered(settings.warm_concurrency.max(1))
+            .collect()
+            .await;
     let warmed = results.iter().filter(|result| result.is_ok()).count();
     if let Some(Err(err)) = results.into_iter().find(Result::is_err) {
         tracing::warn!(error = %err, "a dashboard could not be warmed");

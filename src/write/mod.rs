@@ -1,0 +1,151 @@
+//! Every change to the data, and the one path each goes through.
+//!
+//! [`WritePath::run`] opens the write transaction, runs the operation, commits,
+//! and only then announces what changed to the cache (generation bumps and
+//! forgotten tokens, here and on every instance). An operation that fails
+//! leaves nothing behind: its transaction is dropped, so it rolls back, and
+//! nothing is announced. No other code commits (the demo loader aside).
+//!
+//! The operations live in one module per resource; they validate their input
+//! (see [`validate`]), then write through `db` inside the closure they give
+//! [`WritePath::run`].
+
+pub mod charges;
+pub mod leases;
+pub mod mpesa;
+pub mod payments;
+pub mod properties;
+pub mod tenants;
+pub mod validate;
+
+use crate::cache::{Cache, Data};
+use crate::db::{Constraint, WriteTx, Writer, is_reference_violation};
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::types::Id;
+
+/// The writer and the cache its commits invalidate. Cheap to clone.
+#[derive(Clone)]
+pub struct WritePath {
+    writer: Writer,
+    cache: Cache,
+}
+
+/// A write in progress: its transaction, and what it has changed so far.
+pub struct Write {
+    tx: WriteTx,
+    touched: Vec<(Option<Id>, Data)>,
+    forgotten_tokens: Vec<String>,
+}
+
+impl Write {
+    pub fn tx(&mut self) -> &mut WriteTx {
+        &mut self.tx
+    }
+
+    /// Records that `landlord`'s `data` changed: every view depending on it
+    /// moves to a new key once the write commits.
+    pub fn touch(&mut self, landlord: Id, data: &[Data]) {
+        self.touched
+            .extend(data.iter().map(|data| (Some(landlord), *data)));
+    }
+
+    /// Like [`Write::touch`] for every landlord at once (the CLI's charge run).
+    pub fn touch_everyone(&mut self, data: &[Data]) {
+        self.touched.extend(data.iter().map(|data| (None, *data)));
+    }
+
+    /// Records that a bearer token was revoked: its cached check is dropped
+    /// on every instance once the write commits.
+    pub fn forget_token(&mut self, token_hash: &str) {
+        self.forgotten_tokens.push(token_hash.to_owned());
+    }
+}
+
+impl WritePath {
+    pub fn new(writer: Writer, cache: Cache) -> WritePath {
+        WritePath { writer, cache }
+    }
+
+    /// Runs `op` in one write transaction; commits if it succeeds, then
+    /// announces what it touched. Call before answering the request, so the
+    /// next read on this instance sees the write.
+    pub async fn run<T>(&self, op: impl AsyncFnOnce(&mut Write) -> AppResult<T>) -> AppResult<T> {
+        let mut write = Write {
+            tx: self.writer.begin().await?,
+            touched: Vec::new(),
+            forgotten_tokens: Vec::new(),
+        };
+        let value = op(&mut write).await?;
+        let Write {
+            tx,
+            touched,
+            forgotten_tokens,
+        } = write;
+        tx.commit().await?;
+        self.cache.invalidate(&touched).await;
+        for token_hash in &forgotten_tokens {
+            self.cache.forget_token(token_hash).await;
+        }
+        Ok(value)
+    }
+
+    /// [`WritePath::run`] for a write that changes `data` of one landlord.
+    pub async fn run_for<T>(
+        &self,
+        landlord: Id,
+        data: &[Data],
+        op: impl AsyncFnOnce(&mut Write) -> AppResult<T>,
+    ) -> AppResult<T> {
+        self.run(async move |write| {
+            let value = op(write).await?;
+            write.touch(landlord, data);
+            Ok(value)
+        })
+        .await
+    }
+}
+
+/// A constraint and the error its violation means at a call site.
+pub type ConstraintError = (Constraint, fn() -> AppError);
+
+/// Maps the database errors a write expects to the API's errors, at the call
+/// site that knows what they mean (realworld-axum-sqlx's `on_constraint`).
+pub trait ResultExt<T> {
+    /// A violation of `constraint` becomes `error()`.
+    fn on_constraint(self, constraint: Constraint, error: fn() -> AppError) -> AppResult<T>;
+
+    /// Each constraint's violation becomes its own error.
+    fn on_constraints(self, map: &[ConstraintError]) -> AppResult<T>;
+
+    /// A foreign-key violation becomes `error()`.
+    fn on_reference_violation(self, error: fn() -> AppError) -> AppResult<T>;
+}
+
+impl<T> ResultExt<T> for sqlx::Result<T> {
+    fn on_constraint(self, constraint: Constraint, error: fn() -> AppError) -> AppResult<T> {
+        self.on_constraints(&[(constraint, error)])
+    }
+
+    fn on_constraints(self, map: &[ConstraintError]) -> AppResult<T> {
+        self.map_err(|err| {
+            map.iter()
+                .find(|(constraint, _)| constraint.violated_by(&err))
+                .map_or_else(|| err.into(), |(_, error)| error())
+        })
+    }
+
+    fn on_reference_violation(self, error: fn() -> AppError) -> AppResult<T> {
+        self.map_err(|err| {
+            if is_reference_violation(&err) {
+                error()
+            } else {
+                err.into()
+            }
+        })
+    }
+}
+
+/// A delete blocked by rows that still point at the record.
+fn in_use() -> AppError {
+    AppError::conflict(ErrorCode::InUse, "other records still refer to this one")
+}
