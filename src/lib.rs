@@ -2,6 +2,7 @@
 //! over a database with read/write separation. See `docs/ARCHITECTURE.md`.
 
 pub mod auth;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod cache;
 pub mod cli;

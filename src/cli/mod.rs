@@ -50,7 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(url) = cli.database_url {
         settings.database.url = Secret::new(url);
     }
-    crate::telemetry::init(&settings.log);
+    let _log_guard = crate::telemetry::init(&settings.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -1,5 +1,8 @@
 //! `mfuko user add`.
 
+use std::path::PathBuf;
+
+use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use crate::auth;
@@ -19,17 +22,45 @@ pub enum UserCommand {
 
 #[derive(Debug, Args)]
 pub struct AddUser {
+    /// The login email (stored lower-case).
     #[arg(long)]
     pub email: String,
-    #[arg(long)]
-    pub password: String,
-    #[arg(long, value_parser = parse_role)]
+    /// `landlord` (owns properties and sees only their own data) or `admin`
+    /// (may act for any landlord and use the admin routes).
+    #[arg(long, value_parser = parse_role, value_name = "landlord|admin")]
     pub role: Role,
+    /// Read the password from the first line of this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "password")]
+    pub password_file: Option<PathBuf>,
+    /// The password itself (it stays in shell history and the process list:
+    /// prefer --password-file or the prompt, which asks when neither is given).
+    #[arg(long)]
+    pub password: Option<String>,
     /// Display name (default: the part of the email before `@`).
     #[arg(long)]
     pub name: Option<String>,
+    /// A Kenyan mobile number (`07…`, `+2547…`).
     #[arg(long)]
     pub phone: Option<String>,
+}
+
+/// The password from `--password`, `--password-file`, or a prompt (typed
+/// twice, not echoed).
+fn password(args: &AddUser) -> anyhow::Result<String> {
+    if let Some(password) = &args.password {
+        return Ok(password.clone());
+    }
+    if let Some(path) = &args.password_file {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        return Ok(text.lines().next().unwrap_or_default().to_owned());
+    }
+    let first = rpassword::prompt_password("password: ").context("reading the password")?;
+    let again = rpassword::prompt_password("again: ").context("reading the password")?;
+    if first != again {
+        anyhow::bail!("the passwords differ");
+    }
+    Ok(first)
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -43,8 +74,9 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
     if !email.contains('@') || email.len() > 200 {
         anyhow::bail!("--email must be an email address");
     }
-    if args.password.len() < 4 {
-        anyhow::bail!("--password must have at least 4 characters");
+    let password = password(&args)?;
+    if password.chars().count() < 4 {
+        anyhow::bail!("the password must have at least 4 characters");
     }
     let name = args
         .name
@@ -53,7 +85,7 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
         .phone
         .map(|phone| validate::phone("phone", &phone).map_err(|err| anyhow::anyhow!("{err}")))
         .transpose()?;
-    let password_hash = auth::hash_password_async(args.password).await?;
+    let password_hash = auth::hash_password_async(password).await?;
     let db = super::connect_migrated(&settings).await?;
     let new_user = NewUser {
         email: &email,

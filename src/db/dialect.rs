@@ -24,11 +24,7 @@ pub async fn resync_identities(tx: &mut WriteTx, tables: &[&str]) -> sqlx::Resul
 /// of losing one another; nothing on SQLite, whose `BEGIN IMMEDIATE` already
 /// serialises every writer.
 pub fn for_update(tx: &WriteTx) -> &'static str {
-    if tx.is_postgres() {
-        " FOR UPDATE"
-    } else {
-        ""
-    }
+    if tx.is_postgres() { " FOR UPDATE" } else { "" }
 }
 
 /// Refreshes the planner's statistics after a bulk load; on PostgreSQL also

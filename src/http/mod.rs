@@ -83,7 +83,9 @@ pub fn router(state: AppState) -> Router {
                         .map_or("unmatched", MatchedPath::as_str);
                     tracing::info_span!("request", method = %request.method(), route)
                 })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                // A 500 is logged once, with its cause, by `AppError`.
+                .on_failure(()),
         )
         .with_state(state)
 }

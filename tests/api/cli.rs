@@ -224,6 +224,40 @@ async fn user_add_creates_a_user_once() {
     assert_eq!(dump(&url).await.users.len(), 1);
 }
 
+/// The password may come from a file (its first line), so it need not be on
+/// the command line; the stored hash verifies against exactly that line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_add_reads_the_password_from_a_file() {
+    let (url, dir) = fresh_database(Backend::Sqlite).await.expect("sqlite");
+    let dir = dir.expect("a SQLite temp dir");
+    let file = dir.path().join("password");
+    std::fs::write(&file, "from-a-file\nsecond line\n").expect("password file");
+    let file = file.to_str().expect("utf-8 path");
+    let args = [
+        "user",
+        "add",
+        "--email",
+        "f@example.com",
+        "--role",
+        "landlord",
+    ];
+    let out = mfuko(&url, &[&args[..], &["--password-file", file]].concat());
+    assert!(out.contains("created landlord f@example.com"), "{out}");
+
+    let mut settings = mfuko::config::Settings::default();
+    settings.database.url = mfuko::config::Secret::new(url.clone());
+    let db = mfuko::db::Database::connect(&settings.database)
+        .await
+        .expect("db");
+    let stored = mfuko::db::users::credentials_by_email(db.reader(), "f@example.com")
+        .await
+        .expect("query")
+        .expect("the user exists");
+    assert!(mfuko::auth::verify_password("from-a-file", &stored.password_hash).expect("hash"));
+    assert!(!mfuko::auth::verify_password("second line", &stored.password_hash).expect("hash"));
+    db.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn charges_run_is_idempotent() {
     let (url, _dir) = fresh_database(Backend::Sqlite).await.expect("sqlite");
@@ -251,6 +285,7 @@ async fn charges_run_is_idempotent() {
 
 /// `mfuko bench` end to end on a tiny data set: every scenario runs against
 /// real servers it starts itself, none errs, and the JSON says so.
+#[cfg(feature = "bench")]
 #[test]
 fn bench_measures_every_scenario() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -1,9 +1,10 @@
-//! `mfuko bench`: side-by-side HTTP measurements (see `crate::bench`).
+//! The measuring half of `mfuko bench` (only with the `bench` feature):
+//! prepares the data set, runs the scenarios (`crate::bench`), prints the
+//! table and writes the JSON.
 
-use std::{path::PathBuf, time::Duration, time::Instant};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
@@ -13,41 +14,7 @@ use crate::db::{Database, users};
 use crate::demo::{self, SeedSpec};
 use crate::types::Period;
 
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    /// Target a running server instead of starting one (its data is its own).
-    #[arg(long)]
-    pub url: Option<String>,
-    /// Redis for the `dashboard-l2` scenario and the cached ones.
-    #[arg(long)]
-    pub redis_url: Option<String>,
-    #[arg(long, default_value_t = 10)]
-    pub landlords: u32,
-    #[arg(long, default_value_t = 20)]
-    pub properties: u32,
-    #[arg(long, default_value_t = 50)]
-    pub units: u32,
-    #[arg(long, default_value_t = 36)]
-    pub months: u32,
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Concurrent connections of the closed-loop load.
-    #[arg(long, default_value_t = 16)]
-    pub connections: usize,
-    /// Measured seconds per scenario.
-    #[arg(long, default_value_t = 10.0)]
-    pub duration: f64,
-    /// Unmeasured seconds before each measurement.
-    #[arg(long, default_value_t = 2.0)]
-    pub warmup: f64,
-    /// Comma-separated subset of: baseline, dashboard-hit, dashboard-l2,
-    /// dashboard-cold, reports-cold, write-mix.
-    #[arg(long, value_delimiter = ',')]
-    pub scenarios: Option<Vec<String>>,
-    /// Where to write the JSON results.
-    #[arg(long, default_value = "bench-results.json")]
-    pub out: PathBuf,
-}
+use super::BenchArgs;
 
 pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     let tz = settings.timezone()?;

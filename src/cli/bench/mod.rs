@@ -1,0 +1,57 @@
+//! `mfuko bench`: side-by-side HTTP measurements. The load generator (and
+//! its HTTP client) is compiled only with the `bench` cargo feature, so a
+//! server built without it carries none of it.
+
+#[cfg(feature = "bench")]
+mod measure;
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+#[cfg(feature = "bench")]
+pub use measure::run;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Target a running server instead of starting one (its data is its own).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Redis for the `dashboard-l2` scenario and the cached ones.
+    #[arg(long)]
+    pub redis_url: Option<String>,
+    #[arg(long, default_value_t = 10)]
+    pub landlords: u32,
+    #[arg(long, default_value_t = 20)]
+    pub properties: u32,
+    #[arg(long, default_value_t = 50)]
+    pub units: u32,
+    #[arg(long, default_value_t = 36)]
+    pub months: u32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Concurrent connections of the closed-loop load.
+    #[arg(long, default_value_t = 16)]
+    pub connections: usize,
+    /// Measured seconds per scenario.
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Unmeasured seconds before each measurement.
+    #[arg(long, default_value_t = 2.0)]
+    pub warmup: f64,
+    /// Comma-separated subset of: baseline, dashboard-hit, dashboard-l2,
+    /// dashboard-cold, reports-cold, write-mix.
+    #[arg(long, value_delimiter = ',')]
+    pub scenarios: Option<Vec<String>>,
+    /// Where to write the JSON results.
+    #[arg(long, default_value = "bench-results.json")]
+    pub out: PathBuf,
+}
+
+#[cfg(not(feature = "bench"))]
+pub async fn run(_settings: crate::config::Settings, _args: BenchArgs) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this mfuko was built without the load generator; \
+         run `cargo run --release --features bench -- bench …`"
+    )
+}
