@@ -5,7 +5,7 @@
 //! miss (reads) or a no-op (writes); nothing here returns an error to a request.
 
 use std::{
-    sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed},
+    sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -33,26 +33,43 @@ pub struct L2 {
     root: String,
 }
 
+/// Closed: every call goes to Redis. Open (after `FAILURES_TO_OPEN`
+/// consecutive failures): calls skip Redis until the cool-down ends. Then
+/// half-open: exactly one call probes Redis; its success closes the breaker,
+/// its failure opens it for another cool-down; the others keep skipping.
 #[derive(Default)]
 struct Breaker {
     failures: AtomicU32,
+    /// 0 while closed.
     open_until_ms: AtomicU64,
+    /// Whether the half-open probe is out.
+    probing: AtomicBool,
 }
 
 impl Breaker {
     fn allows(&self) -> bool {
-        now_ms() >= self.open_until_ms.load(Relaxed)
+        let until = self.open_until_ms.load(Relaxed);
+        if until == 0 {
+            return true;
+        }
+        now_ms() >= until
+            && self
+                .probing
+                .compare_exchange(false, true, Relaxed, Relaxed)
+                .is_ok()
     }
 
     fn succeeded(&self) {
         self.failures.store(0, Relaxed);
         self.open_until_ms.store(0, Relaxed);
+        self.probing.store(false, Relaxed);
     }
 
     fn failed(&self) {
         if self.failures.fetch_add(1, Relaxed) + 1 >= FAILURES_TO_OPEN {
             let until = now_ms() + u64::try_from(COOL_DOWN.as_millis()).unwrap_or(u64::MAX);
             self.open_until_ms.store(until, Relaxed);
+            self.probing.store(false, Relaxed);
         }
     }
 
@@ -116,6 +133,8 @@ impl L2 {
                     Some(typed)
                 }
                 Err(err) => {
+                    // Redis answered (so the breaker closes), just not as expected.
+                    self.breaker.succeeded();
                     tracing::warn!(error = %err, "unexpected reply from Redis");
                     None
                 }
@@ -201,29 +220,16 @@ impl L2 {
         Some((counters(&own), counters(&global)))
     }
 
-    /// Increments the counters of `touched` (for one landlord, or everyone)
-    /// and announces the new values on `channel`. Returns the new values.
-    pub async fn bump(
-        &self,
-        landlord: Option<Id>,
-        touched: &[Data],
-        channel: &str,
-    ) -> Option<Vec<(Data, u64)>> {
+    /// Increments the counters of `touched` (for one landlord, or everyone);
+    /// returns the new values.
+    pub async fn bump(&self, landlord: Option<Id>, touched: &[Data]) -> Option<Vec<(Data, u64)>> {
         let key = self.generations_key(landlord);
         let mut pipe = redis::pipe();
         for data in touched {
             pipe.cmd("HINCRBY").arg(&key).arg(data.index()).arg(1);
         }
         let values: Vec<u64> = self.run(pipe).await?;
-        let bumped: Vec<(Data, u64)> = touched.iter().copied().zip(values).collect();
-        let who = landlord.map_or_else(|| "*".to_owned(), |id| id.to_string());
-        let counters = bumped
-            .iter()
-            .map(|(data, value)| format!("{}={value}", data.index()))
-            .collect::<Vec<_>>()
-            .join(",");
-        self.publish(channel, &format!("g:{who}:{counters}")).await;
-        Some(bumped)
+        Some(touched.iter().copied().zip(values).collect())
     }
 
     pub async fn publish(&self, channel: &str, message: &str) {
@@ -294,4 +300,30 @@ fn now_ms() -> u64 {
         .map_or(0, |elapsed| {
             u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_open_breaker_lets_one_probe_through_after_the_cool_down() {
+        let breaker = Breaker::default();
+        assert!(breaker.allows());
+        for _ in 0..FAILURES_TO_OPEN {
+            breaker.failed();
+        }
+        assert!(breaker.is_open() && !breaker.allows());
+        // The cool-down is over: one caller probes, the others still skip.
+        breaker.open_until_ms.store(now_ms() - 1, Relaxed);
+        assert!(breaker.allows());
+        assert!(!breaker.allows() && !breaker.allows());
+        // A failed probe opens it again; a successful one closes it.
+        breaker.failed();
+        assert!(!breaker.allows());
+        breaker.open_until_ms.store(now_ms() - 1, Relaxed);
+        assert!(breaker.allows());
+        breaker.succeeded();
+        assert!(!breaker.is_open() && breaker.allows() && breaker.allows());
+    }
 }

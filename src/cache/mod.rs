@@ -13,15 +13,18 @@
 //! With Redis the generations live there (bumped with `HINCRBY`, announced on
 //! a pub/sub channel every instance follows, see [`sync`]). See `docs/CACHE.md`.
 
+mod clear;
 pub mod entry;
 pub mod generations;
+mod glob;
 pub mod l2;
+mod stale;
 pub mod stats;
 mod sync;
+mod tokens;
 pub mod view;
 
 use std::{
-    collections::HashSet,
     future::Future,
     sync::{
         Arc, Mutex,
@@ -35,16 +38,19 @@ use moka::{future::Cache as Moka, notification::RemovalCause};
 use rand::RngExt;
 use serde::Serialize;
 
+pub use clear::ClearError;
 pub use entry::Entry;
 pub use stats::{Tier, ViewStats};
+pub use tokens::CachedToken;
 pub use view::{Data, TtlClass, View};
 
 use crate::config::CacheSettings;
 use crate::error::{AppError, AppResult};
-use crate::types::{Id, Role};
+use crate::types::Id;
 use generations::Generations;
 use l2::L2;
 use stats::Stats;
+use sync::Announcement;
 
 /// Bumped when the layout of cached bodies changes, so old entries in a
 /// shared tier are never read by new code.
@@ -75,17 +81,9 @@ struct Inner {
     tokens: Moka<String, CachedToken>,
     stats: Arc<Stats>,
     /// Keys whose stale entry is being refreshed, so only one refresh runs.
-    refreshing: Mutex<HashSet<String>>,
+    refreshing: stale::InFlight,
     /// Whether the invalidation channel is being followed (with Redis).
     subscribed: AtomicBool,
-}
-
-/// A bearer-token check remembered by the cache: whose token, until when.
-#[derive(Debug, Clone, Copy)]
-pub struct CachedToken {
-    pub user_id: Id,
-    pub role: Role,
-    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A response body and where it came from.
@@ -174,7 +172,7 @@ impl Cache {
                 pending: Mutex::new(Vec::new()),
                 tokens,
                 stats,
-                refreshing: Mutex::new(HashSet::new()),
+                refreshing: stale::InFlight::default(),
                 subscribed: AtomicBool::new(false),
             }),
         }
@@ -294,14 +292,27 @@ impl Cache {
         let ttl = self.ttl(view);
         let key = self.key(view, landlord, params).await;
         let started = Instant::now();
-        let body = load.await?;
+        let entry = self.store(view, &key, load.await?, started, ttl).await;
+        self.inner.l1.insert(key, entry).await;
+        Ok(())
+    }
+
+    /// A body just loaded becomes an entry: counted, and written to Redis
+    /// (when present) for the other instances. The caller puts it in L1.
+    async fn store(
+        &self,
+        view: View,
+        key: &str,
+        body: Bytes,
+        started: Instant,
+        ttl: Duration,
+    ) -> Arc<Entry> {
         self.inner.stats.loaded(view, started.elapsed());
         let entry = Arc::new(Entry::new(body, self.l1_ttl(ttl)));
         if let Some(l2) = &self.inner.l2 {
-            l2.set(&key, &entry.encode(), ttl).await;
+            l2.set(key, &entry.encode(), ttl).await;
         }
-        self.inner.l1.insert(key, entry).await;
-        Ok(())
+        entry
     }
 
     /// The L1 miss path: L2 (a value that fails to decode is a miss), else a
@@ -332,11 +343,8 @@ impl Cache {
             }
         }
         let started = Instant::now();
-        let body = load.await?;
-        self.inner.stats.loaded(view, started.elapsed());
-        let entry = Arc::new(Entry::new(body, self.l1_ttl(ttl)));
+        let entry = self.store(view, key, load.await?, started, ttl).await;
         if let Some(l2) = &self.inner.l2 {
-            l2.set(key, &entry.encode(), ttl).await;
             l2.release(key).await;
         }
         Ok((entry, Tier::Miss))
@@ -369,55 +377,30 @@ impl Cache {
     where
         F: Future<Output = AppResult<Bytes>> + Send + 'static,
     {
-        if !lock(&self.inner.refreshing).insert(key.clone()) {
+        let Some(claim) = stale::Refreshing::claim(self, &key) else {
             return;
-        }
+        };
         let cache = self.clone();
         let ttl = self.ttl(view);
         tokio::spawn(async move {
             let started = Instant::now();
             match load.await {
                 Ok(body) => {
-                    cache.inner.stats.loaded(view, started.elapsed());
-                    let entry = Arc::new(Entry::new(body, cache.l1_ttl(ttl)));
-                    if let Some(l2) = &cache.inner.l2 {
-                        l2.set(&key, &entry.encode(), ttl).await;
-                    }
-                    cache.inner.l1.insert(key.clone(), entry).await;
+                    let entry = cache.store(view, &key, body, started, ttl).await;
+                    cache.inner.l1.insert(key, entry).await;
                 }
                 Err(err) => {
                     tracing::warn!(view = view.name(), error = %err, "stale refresh failed")
                 }
             }
-            lock(&cache.inner.refreshing).remove(&key);
+            drop(claim);
         });
     }
 
-    /// The owner of a token checked recently, if any and if the token has
-    /// not expired since.
-    pub async fn token_owner(&self, token_hash: &str) -> Option<CachedToken> {
-        if self.inner.settings.token_ttl_secs == 0 {
-            return None;
-        }
-        let cached = self.inner.tokens.get(token_hash).await?;
-        (cached.expires_at > chrono::Utc::now()).then_some(cached)
-    }
-
-    pub async fn remember_token(&self, token_hash: String, token: CachedToken) {
-        if self.inner.settings.token_ttl_secs > 0 {
-            self.inner.tokens.insert(token_hash, token).await;
-        }
-    }
-
-    /// After logout or revocation, on every instance.
-    pub async fn forget_token(&self, token_hash: &str) {
-        self.inner.tokens.invalidate(token_hash).await;
-        self.announce(&format!("t:{token_hash}")).await;
-    }
-
-    async fn announce(&self, message: &str) {
+    async fn announce(&self, announcement: Announcement) {
         if let Some(l2) = &self.inner.l2 {
-            l2.publish(&self.inner.channel, message).await;
+            l2.publish(&self.inner.channel, &announcement.encode())
+                .await;
         }
     }
 
@@ -445,81 +428,16 @@ impl Cache {
             None => self.inner.generations.bump_all(touched),
         }
         let Some(l2) = &self.inner.l2 else { return };
-        match l2.bump(landlord, touched, &self.inner.channel).await {
-            Some(values) => {
-                for (data, value) in values {
+        match l2.bump(landlord, touched).await {
+            Some(counters) => {
+                for &(data, value) in &counters {
                     self.inner.generations.apply(landlord, data, value);
                 }
+                self.announce(Announcement::Generations { landlord, counters })
+                    .await;
             }
             None => lock(&self.inner.pending).extend(touched.iter().map(|data| (landlord, *data))),
         }
-    }
-
-    /// Drops every entry, in both tiers and on every instance.
-    pub async fn clear_all(&self) {
-        self.inner.l1.invalidate_all();
-        if let Some(l2) = &self.inner.l2 {
-            l2.unlink_matching(&format!(
-                "{}:v{SCHEMA_VERSION}:*",
-                self.inner.settings.prefix
-            ))
-            .await;
-        }
-        self.announce("c:all").await;
-    }
-
-    /// Drops the entries whose key matches `pattern` (`*` wildcards, after the
-    /// prefix and schema version: `report:*`), in both tiers and everywhere.
-    pub async fn clear_pattern(&self, pattern: &str) -> Result<(), String> {
-        self.clear_l1_matching(pattern)?;
-        if let Some(l2) = &self.inner.l2 {
-            l2.unlink_matching(&format!(
-                "{}:v{SCHEMA_VERSION}:{pattern}",
-                self.inner.settings.prefix
-            ))
-            .await;
-        }
-        self.announce(&format!("c:p:{pattern}")).await;
-        Ok(())
-    }
-
-    /// Drops one landlord's entries, in both tiers and everywhere.
-    pub async fn clear_landlord(&self, landlord: Id) -> Result<(), String> {
-        self.clear_l1_landlord(landlord)?;
-        if let Some(l2) = &self.inner.l2 {
-            l2.unlink_matching(&format!(
-                "{}:v{SCHEMA_VERSION}:*:*:{landlord}:g*",
-                self.inner.settings.prefix
-            ))
-            .await;
-        }
-        self.announce(&format!("c:l:{landlord}")).await;
-        Ok(())
-    }
-
-    fn clear_l1_matching(&self, pattern: &str) -> Result<(), String> {
-        let full = format!("{}:v{SCHEMA_VERSION}:{pattern}", self.inner.settings.prefix);
-        let parts: Vec<String> = full.split('*').map(str::to_owned).collect();
-        self.inner
-            .l1
-            .invalidate_entries_if(move |key, _| glob_match(&parts, key))
-            .map(drop)
-            .map_err(|err| err.to_string())
-    }
-
-    fn clear_l1_landlord(&self, landlord: Id) -> Result<(), String> {
-        // Keys are `{prefix}:v{n}:{service}:{operation}:{landlord}:…`.
-        let landlord = landlord.to_string();
-        let prefix = format!("{}:v{SCHEMA_VERSION}:", self.inner.settings.prefix);
-        self.inner
-            .l1
-            .invalidate_entries_if(move |key, _| {
-                key.strip_prefix(&prefix)
-                    .and_then(|rest| rest.split(':').nth(2))
-                    .is_some_and(|id| id == landlord)
-            })
-            .map(drop)
-            .map_err(|err| err.to_string())
     }
 
     pub async fn stats(&self) -> CacheStats {
@@ -583,59 +501,7 @@ impl moka::Expiry<String, Arc<Entry>> for KeepWhileServable {
     }
 }
 
-/// `*` matches any run of characters.
-fn glob_match(parts: &[String], text: &str) -> bool {
-    let Some((first, rest)) = parts.split_first() else {
-        return text.is_empty();
-    };
-    let Some(mut remaining) = text.strip_prefix(first.as_str()) else {
-        return false;
-    };
-    for (i, part) in rest.iter().enumerate() {
-        let last = i == rest.len() - 1;
-        if last {
-            return remaining.ends_with(part.as_str());
-        }
-        match remaining.find(part.as_str()) {
-            Some(at) => remaining = &remaining[at + part.len()..],
-            None => return false,
-        }
-    }
-    remaining.is_empty()
-}
-
 /// moka shares a failed load's error among the waiters.
 fn shared_error(err: Arc<AppError>) -> AppError {
     Arc::try_unwrap(err).unwrap_or_else(|shared| shared.replicate())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parts(pattern: &str) -> Vec<String> {
-        pattern.split('*').map(str::to_owned).collect()
-    }
-
-    #[test]
-    fn globs_match_like_redis_patterns() {
-        assert!(glob_match(
-            &parts("mfuko:v1:report:*"),
-            "mfuko:v1:report:financial:1:g0:x"
-        ));
-        assert!(!glob_match(
-            &parts("mfuko:v1:report:*"),
-            "mfuko:v1:dashboard:landlord:1:g0:x"
-        ));
-        assert!(glob_match(
-            &parts("*:1:g*"),
-            "mfuko:v1:report:financial:1:g0:x"
-        ));
-        assert!(!glob_match(
-            &parts("*:1:g*"),
-            "mfuko:v1:report:financial:11:g0:x"
-        ));
-        assert!(glob_match(&parts("exact"), "exact"));
-        assert!(!glob_match(&parts("exact"), "exactly"));
-    }
 }

@@ -53,7 +53,10 @@ async fn follow_once(cache: &Cache) -> bool {
     let mut messages = pubsub.into_on_message();
     while let Some(message) = messages.next().await {
         match std::str::from_utf8(message.get_payload_bytes()) {
-            Ok(text) => apply(cache, text).await,
+            Ok(text) => match Announcement::parse(text) {
+                Some(announcement) => apply(cache, announcement).await,
+                None => tracing::warn!(message = ?text, "ignoring an unknown invalidation message"),
+            },
             Err(_) => tracing::warn!("ignoring a non-UTF-8 invalidation message"),
         }
     }
@@ -75,41 +78,125 @@ async fn resynchronize(cache: &Cache) {
     }
 }
 
-/// Applies one announcement (see `Cache::announce` and `L2::bump`):
-/// `g:{landlord|*}:{data}={value},…`, `t:{token hash}`, `c:all`,
-/// `c:l:{landlord}`, `c:p:{pattern}`.
-async fn apply(cache: &Cache, message: &str) {
-    if let Some(rest) = message.strip_prefix("g:") {
-        let Some((who, counters)) = rest.split_once(':') else {
-            return;
-        };
-        let landlord: Option<Id> = match who {
-            "*" => None,
-            id => match id.parse() {
-                Ok(id) => Some(id),
-                Err(_) => return,
-            },
-        };
-        for counter in counters.split(',') {
-            let parsed = counter.split_once('=').and_then(|(data, value)| {
-                Some((
-                    Data::from_index(data.parse().ok()?)?,
-                    value.parse::<u64>().ok()?,
-                ))
-            });
-            if let Some((data, value)) = parsed {
+/// A message between instances on the invalidation channel. Encoded and
+/// parsed only here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Announcement {
+    /// New generation counters of one landlord (`None`: every landlord).
+    Generations {
+        landlord: Option<Id>,
+        counters: Vec<(Data, u64)>,
+    },
+    /// A token was revoked: drop its cached check.
+    ForgetToken(String),
+    ClearAll,
+    ClearLandlord(Id),
+    /// A Redis glob pattern, after the key root.
+    ClearPattern(String),
+}
+
+impl Announcement {
+    /// `g:{landlord|*}:{data}={value},…`, `t:{token hash}`, `c:all`,
+    /// `c:l:{landlord}`, `c:p:{pattern}`.
+    pub(super) fn encode(&self) -> String {
+        match self {
+            Announcement::Generations { landlord, counters } => {
+                let who = landlord.map_or_else(|| "*".to_owned(), |id| id.to_string());
+                let counters: Vec<String> = counters
+                    .iter()
+                    .map(|(data, value)| format!("{}={value}", data.index()))
+                    .collect();
+                format!("g:{who}:{}", counters.join(","))
+            }
+            Announcement::ForgetToken(hash) => format!("t:{hash}"),
+            Announcement::ClearAll => "c:all".to_owned(),
+            Announcement::ClearLandlord(id) => format!("c:l:{id}"),
+            Announcement::ClearPattern(pattern) => format!("c:p:{pattern}"),
+        }
+    }
+
+    pub(super) fn parse(message: &str) -> Option<Announcement> {
+        if let Some(rest) = message.strip_prefix("g:") {
+            let (who, counters) = rest.split_once(':')?;
+            let landlord = match who {
+                "*" => None,
+                id => Some(id.parse().ok()?),
+            };
+            let counters = counters
+                .split(',')
+                .map(|counter| {
+                    let (data, value) = counter.split_once('=')?;
+                    Some((Data::from_index(data.parse().ok()?)?, value.parse().ok()?))
+                })
+                .collect::<Option<Vec<_>>>()?;
+            return Some(Announcement::Generations { landlord, counters });
+        }
+        if let Some(hash) = message.strip_prefix("t:") {
+            return Some(Announcement::ForgetToken(hash.to_owned()));
+        }
+        if message == "c:all" {
+            return Some(Announcement::ClearAll);
+        }
+        if let Some(id) = message.strip_prefix("c:l:") {
+            return id.parse().ok().map(Announcement::ClearLandlord);
+        }
+        message
+            .strip_prefix("c:p:")
+            .map(|pattern| Announcement::ClearPattern(pattern.to_owned()))
+    }
+}
+
+/// Applies what another instance (or this one) announced.
+async fn apply(cache: &Cache, announcement: Announcement) {
+    match announcement {
+        Announcement::Generations { landlord, counters } => {
+            for (data, value) in counters {
                 cache.inner.generations.apply(landlord, data, value);
             }
         }
-    } else if let Some(token_hash) = message.strip_prefix("t:") {
-        cache.inner.tokens.invalidate(token_hash).await;
-    } else if message == "c:all" {
-        cache.inner.l1.invalidate_all();
-    } else if let Some(id) = message.strip_prefix("c:l:") {
-        if let Ok(id) = id.parse() {
-            let _ = cache.clear_l1_landlord(id);
+        Announcement::ForgetToken(hash) => cache.inner.tokens.invalidate(&hash).await,
+        Announcement::ClearAll => cache.inner.l1.invalidate_all(),
+        Announcement::ClearLandlord(id) => {
+            if let Err(err) = cache.clear_l1_landlord(id) {
+                tracing::warn!(error = %err, "announced clear failed here");
+            }
         }
-    } else if let Some(pattern) = message.strip_prefix("c:p:") {
-        let _ = cache.clear_l1_matching(pattern);
+        Announcement::ClearPattern(pattern) => {
+            if let Err(err) = cache.clear_l1_matching(&pattern) {
+                tracing::warn!(error = %err, "announced clear failed here");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announcements_round_trip() {
+        let all = [
+            Announcement::Generations {
+                landlord: Some(7),
+                counters: vec![(Data::Payments, 42), (Data::Charges, 3)],
+            },
+            Announcement::Generations {
+                landlord: None,
+                counters: vec![(Data::Charges, 1)],
+            },
+            Announcement::ForgetToken("ab12".to_owned()),
+            Announcement::ClearAll,
+            Announcement::ClearLandlord(9),
+            Announcement::ClearPattern("report:*:g[0-9]".to_owned()),
+        ];
+        for announcement in all {
+            assert_eq!(
+                Announcement::parse(&announcement.encode()),
+                Some(announcement)
+            );
+        }
+        for junk in ["", "g:x:1=1", "g:1:99=1", "c:l:abc", "x:1"] {
+            assert_eq!(Announcement::parse(junk), None, "{junk}");
+        }
     }
 }

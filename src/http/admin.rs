@@ -92,7 +92,7 @@ async fn cache_clear(
                 .cache
                 .clear_pattern(&pattern)
                 .await
-                .map_err(|err| AppError::Internal(anyhow::anyhow!(err)))?;
+                .map_err(|err| AppError::Internal(err.into()))?;
             format!("pattern {pattern}")
         }
         (None, Some(landlord)) => {
@@ -100,7 +100,7 @@ async fn cache_clear(
                 .cache
                 .clear_landlord(landlord)
                 .await
-                .map_err(|err| AppError::Internal(anyhow::anyhow!(err)))?;
+                .map_err(|err| AppError::Internal(err.into()))?;
             format!("landlord {landlord}")
         }
         (None, None) => {
