@@ -9,6 +9,7 @@ use crate::config::Settings;
 use crate::demo::{self, SeedSpec};
 use crate::types::Period;
 
+/// The size and seed of a demo data set (`seed`, and `bench`'s data set).
 #[derive(Debug, Args)]
 pub struct SeedArgs {
     /// Number of landlords.
@@ -31,19 +32,26 @@ pub struct SeedArgs {
     pub end: Option<Period>,
 }
 
+impl SeedArgs {
+    /// The spec these flags describe, ending in `--end` or this month in `tz`.
+    pub fn spec(&self, tz: chrono_tz::Tz) -> SeedSpec {
+        let end = self.end.unwrap_or_else(|| {
+            Period::containing(chrono::Utc::now().with_timezone(&tz).date_naive())
+        });
+        SeedSpec {
+            landlords: self.landlords,
+            properties: self.properties,
+            units: self.units,
+            months: self.months,
+            seed: self.seed,
+            end,
+        }
+    }
+}
+
 pub async fn run(settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     let tz = settings.timezone()?;
-    let end = args
-        .end
-        .unwrap_or_else(|| Period::containing(chrono::Utc::now().with_timezone(&tz).date_naive()));
-    let spec = SeedSpec {
-        landlords: args.landlords,
-        properties: args.properties,
-        units: args.units,
-        months: args.months,
-        seed: args.seed,
-        end,
-    };
+    let spec = args.spec(tz);
     let db = super::connect_migrated(&settings).await?;
     let progress = ProgressBar::new(0).with_style(
         ProgressStyle::with_template(

@@ -12,21 +12,12 @@ use crate::bench::{self, ALL_SCENARIOS, Plan};
 use crate::config::{Secret, Settings};
 use crate::db::{Database, users};
 use crate::demo::{self, SeedSpec};
-use crate::types::Period;
 
 use super::BenchArgs;
 
 pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     let tz = settings.timezone()?;
-    let end = Period::containing(chrono::Utc::now().with_timezone(&tz).date_naive());
-    let spec = SeedSpec {
-        landlords: args.landlords,
-        properties: args.properties,
-        units: args.units,
-        months: args.months,
-        seed: args.seed,
-        end,
-    };
+    let spec = args.data.spec(tz);
     let mut seed_rows_per_sec = None;
     let database_url = if args.url.is_some() {
         settings.database.url.expose().to_owned()
@@ -46,7 +37,7 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
             .scenarios
             .clone()
             .unwrap_or_else(|| ALL_SCENARIOS.iter().map(|s| (*s).to_owned()).collect()),
-        landlords: args.landlords.min(5),
+        landlords: spec.landlords.min(5),
     };
     let progress = ProgressBar::new_spinner()
         .with_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}")?);

@@ -20,16 +20,10 @@ pub struct BenchArgs {
     /// Redis for the `dashboard-l2` scenario and the cached ones.
     #[arg(long)]
     pub redis_url: Option<String>,
-    #[arg(long, default_value_t = 10)]
-    pub landlords: u32,
-    #[arg(long, default_value_t = 20)]
-    pub properties: u32,
-    #[arg(long, default_value_t = 50)]
-    pub units: u32,
-    #[arg(long, default_value_t = 36)]
-    pub months: u32,
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
+    /// The data set (seeded into `bench-data/` unless `--database-url` or
+    /// `--url` is given).
+    #[command(flatten)]
+    pub data: super::seed::SeedArgs,
     /// Concurrent connections of the closed-loop load.
     #[arg(long, default_value_t = 16)]
     pub connections: usize,
