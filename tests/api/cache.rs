@@ -1068,12 +1068,22 @@ async fn concurrent_cold_reads_run_one_load(app: TestApp) {
         )
         .await;
     }
-    // The token is checked once before the burst, as in normal use.
-    read(&app, PROPERTIES, &token).await.ok(PROPERTIES);
-
-    let before = cache_stats(&app, &admin).await;
-    let reads = join_all((0..50).map(|_| read(&app, DASHBOARD, &token))).await;
-    let after = cache_stats(&app, &admin).await;
+    // A burst whose reads all arrive after the load has finished is sequential in effect and
+    // proves nothing about single-flight; on a busy machine that can happen, so try again.
+    const BURSTS: usize = 5;
+    let mut burst = 0;
+    let (reads, before, after) = loop {
+        burst += 1;
+        // Cold again; the token is checked once before the burst, as in normal use.
+        clear(&app, &admin, None).await.expect(StatusCode::OK);
+        read(&app, PROPERTIES, &token).await.ok(PROPERTIES);
+        let before = cache_stats(&app, &admin).await;
+        let reads = join_all((0..50).map(|_| read(&app, DASHBOARD, &token))).await;
+        let after = cache_stats(&app, &admin).await;
+        if moved(&before, &after, "dashboard", "coalesced") > 0 || burst == BURSTS {
+            break (reads, before, after);
+        }
+    };
 
     let first = &reads[0];
     for read in &reads {
@@ -1096,11 +1106,12 @@ async fn concurrent_cold_reads_run_one_load(app: TestApp) {
     assert_eq!(dashboard("requests"), 50, "{after}");
     assert_eq!(dashboard("misses"), 1, "{after}");
     assert_eq!(dashboard("hits_l1"), 49, "{after}");
-    // Those that waited for the load count as coalesced hits; the others
-    // found the entry already there.
+    // Those that waited for the load count as coalesced hits (the others found
+    // the entry already there): at least one did, so the reads overlapped the
+    // load and the single load above is single-flight at work.
     assert!(
-        (0..=49).contains(&dashboard("coalesced")),
-        "coalesced within the hits: {after}"
+        dashboard("coalesced") >= 1,
+        "no read waited for the load in {BURSTS} bursts: {after}"
     );
 }
 

@@ -1,8 +1,13 @@
 //! Shared test setup: `spawn_app()` starts a real server on a free loopback
 //! port over a fresh database (a SQLite file in a temp dir, or a new database
 //! in the test binary's PostgreSQL cluster), and a typed client talks to it.
+//!
+//! The servers are silent; run with `TEST_LOG=1` (any value) to see their logs on stderr, at
+//! the level `RUST_LOG` names, else `debug`. Many tests run at once, so pick one or a few.
 
-use mfuko::config::{LogFormat, Secret, Settings};
+use std::sync::OnceLock;
+
+use mfuko::config::{LogFormat, LogSettings, Secret, Settings};
 use mfuko::db::{users, users::NewUser};
 use mfuko::startup::Application;
 use mfuko::types::{Id, Role};
@@ -62,7 +67,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 }
 
 pub async fn spawn_app_with(settings: Settings, dir: Option<tempfile::TempDir>) -> TestApp {
-    mfuko::telemetry::init(&settings.log);
+    init_test_log(&settings.log);
     let app = Application::build(settings)
         .await
         .expect("application builds");
@@ -81,6 +86,22 @@ pub async fn spawn_app_with(settings: Settings, dir: Option<tempfile::TempDir>) 
         _dir: dir,
         _shutdown: shutdown,
     }
+}
+
+/// Installs the log subscriber, once per process, if `TEST_LOG` is set; otherwise nothing
+/// is installed and the servers' logs go nowhere.
+fn init_test_log(settings: &LogSettings) {
+    // Held for the life of the process: dropping it would stop the log writer.
+    static GUARD: OnceLock<Option<mfuko::telemetry::LogGuard>> = OnceLock::new();
+    GUARD.get_or_init(|| {
+        std::env::var_os("TEST_LOG")?;
+        // `RUST_LOG`, when set, overrides this level.
+        let level = "debug".to_owned();
+        Some(mfuko::telemetry::init(&LogSettings {
+            level,
+            ..settings.clone()
+        }))
+    });
 }
 
 /// A response, read whole: status and JSON body (`Value::Null` when empty).

@@ -3,6 +3,7 @@
 mod helpers;
 mod pg_cluster;
 mod redis_server;
+mod support;
 
 mod auth;
 mod cache;

@@ -7,7 +7,6 @@
 
 use std::env;
 use std::fs;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -16,6 +15,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection};
+
+use crate::support::{free_port, in_ci, on_path, warn_loudly};
 
 /// How long the server may take to accept connections before we give up.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -57,7 +58,7 @@ static CLUSTER: OnceLock<Result<Option<PgCluster>, String>> = OnceLock::new();
 
 /// The shared cluster, started on first use. `None` when PostgreSQL binaries are absent
 /// and we are not in CI: the caller then skips the PostgreSQL variant of the test, and this
-/// function prints a loud `eprintln!` warning (once) saying PostgreSQL tests were SKIPPED.
+/// function prints a loud warning (once) saying PostgreSQL tests were SKIPPED.
 /// Under `CI=true` (env var CI equal to "true" or "1") absent binaries are a panic instead.
 pub fn cluster() -> Option<&'static PgCluster> {
     let state = CLUSTER.get_or_init(|| match find_bin_dir()? {
@@ -67,14 +68,11 @@ pub fn cluster() -> Option<&'static PgCluster> {
              or set PG_BIN"
             .to_owned()),
         None => {
-            eprintln!(
-                "\n\
-                 ************************************************************************\n\
-                 WARNING: PostgreSQL binaries not found ($PG_BIN, /usr/lib/postgresql/*/bin,\n\
-                 PATH). The PostgreSQL variants of the tests were SKIPPED; only SQLite\n\
-                 was tested. Install PostgreSQL or set PG_BIN to run them.\n\
-                 ************************************************************************\n"
-            );
+            warn_loudly(&[
+                "WARNING: PostgreSQL binaries not found ($PG_BIN, /usr/lib/postgresql/*/bin,",
+                "PATH). The PostgreSQL variants of the tests were SKIPPED; only SQLite",
+                "was tested. Install PostgreSQL or set PG_BIN to run them.",
+            ]);
             Ok(None)
         }
     });
@@ -169,6 +167,7 @@ impl PgCluster {
         )?;
         ensure_replication_hba(&data_dir)?;
 
+        // Were the port taken meanwhile, start-up would time out with "could not bind" in the log.
         let port = free_port()?;
         let mut watchdog = server_command(as_postgres, Path::new("sh"), &root_path)
             .arg("-c")
@@ -296,15 +295,6 @@ fn ensure_replication_hba(data_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// A port that was free a moment ago. Another process could grab it before postgres binds it;
-/// that would show up as a start-up timeout with "could not bind" in the log.
-fn free_port() -> Result<u16, String> {
-    TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .map_err(|e| format!("finding a free loopback port: {e}"))
-}
-
 /// Effective uid 0? Read from /proc (no libc crate), falling back to `id -u`.
 fn running_as_root() -> bool {
     if let Ok(status) = fs::read_to_string("/proc/self/status") {
@@ -321,10 +311,6 @@ fn running_as_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-}
-
-fn in_ci() -> bool {
-    env::var("CI").is_ok_and(|ci| ci.eq_ignore_ascii_case("true") || ci == "1")
 }
 
 /// `$PG_BIN`, else the newest `/usr/lib/postgresql/<version>/bin` (Debian layout), else the
@@ -361,13 +347,9 @@ fn find_bin_dir() -> Result<Option<PathBuf>, String> {
 
     // Resolve symlinks (e.g. /usr/local/bin/initdb -> .../15/bin/initdb) so that postgres and
     // pg_isready are taken from the same installation.
-    Ok(env::var_os("PATH").and_then(|path| {
-        env::split_paths(&path)
-            .map(|dir| dir.join("initdb"))
-            .find(|initdb| initdb.is_file())
-            .and_then(|initdb| fs::canonicalize(initdb).ok())
-            .and_then(|initdb| initdb.parent().map(Path::to_path_buf))
-    }))
+    Ok(on_path("initdb")
+        .and_then(|initdb| fs::canonicalize(initdb).ok())
+        .and_then(|initdb| initdb.parent().map(Path::to_path_buf)))
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use redis::TypedCommands;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -229,21 +230,13 @@ async fn corrupt_bytes_in_redis_are_a_miss_not_a_crash() {
     setup_lease(&a, &token, None).await;
     let good = read(&a, METRICS, &token).await;
 
-    let keys = redis.command(&[
-        b"SCAN",
-        b"0",
-        b"MATCH",
-        b"mfuko:v1:metrics:payments:*",
-        b"COUNT",
-        b"1000",
-    ]);
-    let key = keys
-        .lines()
-        .skip(1)
+    let key = redis
+        .keys("mfuko:v1:metrics:payments:*")
+        .into_iter()
         .find(|key| !key.ends_with(":lease"))
-        .expect("the metrics key is in Redis")
-        .to_owned();
-    redis.command(&[b"SET", key.as_bytes(), b"\x80\x04\x95pickle-ish garbage"]);
+        .expect("the metrics key is in Redis");
+    let garbage: &[u8] = b"\x80\x04\x95pickle-ish garbage";
+    redis.connection().set(&key, garbage).expect("SET");
 
     let served = read(&b, METRICS, &token).await;
     assert_eq!(served.x_cache, "MISS");
@@ -269,19 +262,8 @@ async fn clears_and_logouts_reach_every_instance() {
     )
     .await
     .expect(StatusCode::OK);
-    let scan = redis.command(&[
-        b"SCAN",
-        b"0",
-        b"MATCH",
-        b"mfuko:v1:metrics:*",
-        b"COUNT",
-        b"1000",
-    ]);
-    assert_eq!(
-        scan.lines().count(),
-        1,
-        "SCAN+UNLINK removed the keys: {scan}"
-    );
+    let left = redis.keys("mfuko:v1:metrics:*");
+    assert!(left.is_empty(), "SCAN+UNLINK removed the keys: {left:?}");
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
         if read(&b, METRICS, &token).await.x_cache == "MISS" {

@@ -9,12 +9,16 @@
 use std::env;
 use std::fs;
 use std::io::{self, BufRead, BufReader, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
+
+use redis::TypedCommands;
+
+use crate::support::{free_port, in_ci, on_path, warn_loudly};
 
 /// How long the server may take to answer `PING` before we give up.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -22,7 +26,7 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a stopped server's port may keep accepting connections.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Connect, read and write timeout of [`RedisServer::command`].
+/// Connect, read and write timeout of [`RedisServer::connection`].
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Fresh ports tried by [`RedisServer::start`] when another process grabs the chosen one first.
@@ -70,7 +74,7 @@ impl RedisServer {
         let binary = redis_server_binary()?.to_path_buf();
         let mut failures = Vec::new();
         for _ in 0..PORT_ATTEMPTS {
-            let port = free_port();
+            let port = free_port().unwrap_or_else(|e| panic!("{e}"));
             match Running::launch(&binary, port) {
                 Ok(running) => {
                     return Some(RedisServer {
@@ -133,25 +137,21 @@ impl RedisServer {
         }
     }
 
-    /// Sends one command (binary-safe: each argument is sent as-is) over a new TCP connection
-    /// and returns the reply as text, much like `redis-cli` prints it:
-    /// status replies and bulk strings verbatim (`OK`, `PONG`, the value; bytes that are not
-    /// UTF-8 become U+FFFD), integers in decimal, nil as `(nil)`, arrays as their elements one
-    /// per line (nested ones flattened, so `SCAN` gives the cursor, then the keys).
-    /// Panics on an error reply (`-ERR ...`) and when the server cannot be reached.
-    pub fn command(&self, args: &[&[u8]]) -> String {
-        let fail = |why: &dyn std::fmt::Display| -> ! {
-            panic!(
-                "redis command `{}` on 127.0.0.1:{}: {why}",
-                show_command(args),
-                self.port
-            )
-        };
-        match request(self.port, args, COMMAND_TIMEOUT) {
-            Ok(Reply::Error(message)) => fail(&format!("error reply: {message}")),
-            Ok(reply) => reply.to_text(),
-            Err(e) => fail(&e),
-        }
+    /// A new connection (sync API of the `redis` crate, with [`COMMAND_TIMEOUT`] on connecting,
+    /// reading and writing), for tests that inspect or tamper with what the app stored.
+    /// Panics when the server cannot be reached.
+    pub fn connection(&self) -> redis::Connection {
+        connect(self.port, COMMAND_TIMEOUT)
+            .unwrap_or_else(|e| panic!("connecting to redis on 127.0.0.1:{}: {e}", self.port))
+    }
+
+    /// Every key matching the glob `pattern` (`SCAN ... MATCH`, all pages).
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        let mut connection = self.connection();
+        let keys = connection
+            .scan_match(pattern)
+            .and_then(|keys| keys.collect::<redis::RedisResult<Vec<String>>>());
+        keys.unwrap_or_else(|e| panic!("SCAN MATCH {pattern} on 127.0.0.1:{}: {e}", self.port))
     }
 }
 
@@ -271,138 +271,22 @@ impl Drop for Running {
     }
 }
 
-/// A RESP2 reply.
-#[derive(Debug)]
-enum Reply {
-    Status(String),
-    Error(String),
-    Integer(i64),
-    Bulk(Option<Vec<u8>>),
-    Array(Option<Vec<Reply>>),
-}
-
-impl Reply {
-    fn to_text(&self) -> String {
-        match self {
-            Reply::Status(text) => text.clone(),
-            Reply::Error(message) => format!("(error) {message}"),
-            Reply::Integer(n) => n.to_string(),
-            Reply::Bulk(Some(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
-            Reply::Bulk(None) | Reply::Array(None) => "(nil)".to_owned(),
-            Reply::Array(Some(_)) => {
-                let mut lines = Vec::new();
-                self.push_lines(&mut lines);
-                lines.join("\n")
-            }
-        }
-    }
-
-    /// One line per leaf of a (nested) array; an empty array adds none.
-    fn push_lines(&self, lines: &mut Vec<String>) {
-        match self {
-            Reply::Array(Some(items)) => items.iter().for_each(|item| item.push_lines(lines)),
-            leaf => lines.push(leaf.to_text()),
-        }
-    }
-
-    fn read(reader: &mut impl BufRead) -> io::Result<Reply> {
-        let line = read_line(reader)?;
-        let (kind, rest) = line
-            .split_first()
-            .ok_or_else(|| invalid("empty reply line".to_owned()))?;
-        let text = String::from_utf8_lossy(rest).into_owned();
-        let length = || -> io::Result<Option<usize>> {
-            let n: i64 = text
-                .parse()
-                .map_err(|_| invalid(format!("bad length {text:?}")))?;
-            // -1 is nil; other negative lengths do not occur.
-            Ok(usize::try_from(n).ok())
-        };
-        Ok(match kind {
-            b'+' => Reply::Status(text),
-            b'-' => Reply::Error(text),
-            b':' => Reply::Integer(
-                text.parse()
-                    .map_err(|_| invalid(format!("bad integer {text:?}")))?,
-            ),
-            b'$' => Reply::Bulk(match length()? {
-                None => None,
-                Some(len) => {
-                    let mut bytes = vec![0; len + 2];
-                    reader.read_exact(&mut bytes)?;
-                    if !bytes.ends_with(b"\r\n") {
-                        return Err(invalid("bulk string not followed by CRLF".to_owned()));
-                    }
-                    bytes.truncate(len);
-                    Some(bytes)
-                }
-            }),
-            b'*' => Reply::Array(match length()? {
-                None => None,
-                Some(len) => Some(
-                    (0..len)
-                        .map(|_| Reply::read(reader))
-                        .collect::<io::Result<_>>()?,
-                ),
-            }),
-            other => {
-                return Err(invalid(format!(
-                    "unexpected reply type {:?} in {:?}",
-                    char::from(*other),
-                    String::from_utf8_lossy(&line)
-                )));
-            }
-        })
-    }
-}
-
-/// One CRLF-terminated line, without the CRLF.
-fn read_line(reader: &mut impl BufRead) -> io::Result<Vec<u8>> {
-    let mut line = Vec::new();
-    reader.read_until(b'\n', &mut line)?;
-    if !line.ends_with(b"\r\n") {
-        return Err(if line.is_empty() {
-            io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed")
-        } else {
-            invalid(format!(
-                "unterminated reply line {:?}",
-                String::from_utf8_lossy(&line)
-            ))
-        });
-    }
-    line.truncate(line.len() - 2);
-    Ok(line)
-}
-
-fn invalid(message: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, message)
-}
-
-/// The command as a RESP array of bulk strings.
-fn encode(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-/// Sends one command on a new connection and reads its reply.
-fn request(port: u16, args: &[&[u8]], timeout: Duration) -> io::Result<Reply> {
-    let mut stream = TcpStream::connect_timeout(&loopback(port), timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    stream.write_all(&encode(args))?;
-    Reply::read(&mut BufReader::new(stream))
-}
-
+/// Whether a Redis server on 127.0.0.1:`port` answers `PING` within a second.
 fn answers_ping(port: u16) -> bool {
-    matches!(
-        request(port, &[b"PING"], Duration::from_secs(1)),
-        Ok(Reply::Status(pong)) if pong == "PONG"
-    )
+    let ping = || -> redis::RedisResult<String> {
+        let mut connection = connect(port, Duration::from_secs(1))?;
+        connection.ping()
+    };
+    matches!(ping(), Ok(pong) if pong == "PONG")
+}
+
+/// A new connection to 127.0.0.1:`port`; `timeout` bounds connecting, each read and each write.
+fn connect(port: u16, timeout: Duration) -> redis::RedisResult<redis::Connection> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}"))?;
+    let connection = client.get_connection_with_timeout(timeout)?;
+    connection.set_read_timeout(Some(timeout))?;
+    connection.set_write_timeout(Some(timeout))?;
+    Ok(connection)
 }
 
 fn accepts_connections(port: u16) -> bool {
@@ -411,34 +295,6 @@ fn accepts_connections(port: u16) -> bool {
 
 fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, port))
-}
-
-/// For panic messages: the arguments, lossily decoded and shortened.
-fn show_command(args: &[&[u8]]) -> String {
-    args.iter()
-        .map(|arg| {
-            let text = String::from_utf8_lossy(arg);
-            if text.chars().count() > 40 {
-                format!("{}…", text.chars().take(40).collect::<String>())
-            } else {
-                text.into_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// A port that was free a moment ago. Another process could grab it before redis-server binds
-/// it; `start` then notices "Address already in use" in the log and tries another port.
-fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .unwrap_or_else(|e| panic!("finding a free loopback port: {e}"))
-}
-
-fn in_ci() -> bool {
-    env::var("CI").is_ok_and(|ci| ci.eq_ignore_ascii_case("true") || ci == "1")
 }
 
 /// The redis-server binary, looked up once. `None` (after a loud warning, printed once) when it
@@ -453,18 +309,11 @@ fn redis_server_binary() -> Option<&'static Path> {
                  /usr/bin/redis-server); install Redis or set REDIS_SERVER"
             ),
             None => {
-                // Not `eprintln!`: libtest captures that and shows it only for failing tests,
-                // so a skip would go unnoticed. Writing to stderr directly bypasses the capture.
-                // Nothing to do if stderr itself is gone.
-                let _ = writeln!(
-                    io::stderr().lock(),
-                    "\n\
-                     ************************************************************************\n\
-                     WARNING: redis-server not found ($REDIS_SERVER, PATH,\n\
-                     /usr/bin/redis-server). The Redis tests were SKIPPED.\n\
-                     Install Redis or set REDIS_SERVER to run them.\n\
-                     ************************************************************************\n"
-                );
+                warn_loudly(&[
+                    "WARNING: redis-server not found ($REDIS_SERVER, PATH,",
+                    "/usr/bin/redis-server). The Redis tests were SKIPPED.",
+                    "Install Redis or set REDIS_SERVER to run them.",
+                ]);
                 None
             }
         })
@@ -483,16 +332,17 @@ fn find_binary() -> Option<PathBuf> {
         );
         return Some(binary);
     }
-    env::var_os("PATH")
-        .and_then(|path| {
-            env::split_paths(&path)
-                .map(|dir| dir.join("redis-server"))
-                .find(|binary| binary.is_file())
-        })
-        .or_else(|| {
-            let fallback = PathBuf::from("/usr/bin/redis-server");
-            fallback.is_file().then_some(fallback)
-        })
+    on_path("redis-server").or_else(|| {
+        let fallback = PathBuf::from("/usr/bin/redis-server");
+        fallback.is_file().then_some(fallback)
+    })
+}
+
+/// The number of keys in the server's database.
+fn dbsize(server: &RedisServer) -> usize {
+    redis::cmd("DBSIZE")
+        .query(&mut server.connection())
+        .expect("DBSIZE")
 }
 
 #[test]
@@ -503,42 +353,35 @@ fn redis_server_stops_and_restarts_empty_on_the_same_port() {
     let port = server.port();
     assert_eq!(server.url(), format!("redis://127.0.0.1:{port}"));
 
-    assert_eq!(server.command(&[b"SET", b"greeting", b"hello"]), "OK");
-    assert_eq!(server.command(&[b"GET", b"greeting"]), "hello");
-    // Arbitrary bytes (not UTF-8, CR LF, NUL) go through unharmed.
-    let corrupt: &[u8] = b"\xff\xfe\r\n\0{\"half";
-    assert_eq!(server.command(&[b"SET", b"corrupt", corrupt]), "OK");
+    let mut redis = server.connection();
+    redis.set("greeting", "hello").expect("SET");
     assert_eq!(
-        server.command(&[b"STRLEN", b"corrupt"]),
-        corrupt.len().to_string()
+        redis.get("greeting").expect("GET").as_deref(),
+        Some("hello")
     );
-    assert_eq!(server.command(&[b"DBSIZE"]), "2");
-    let scan = server.command(&[b"SCAN", b"0", b"MATCH", b"greet*", b"COUNT", b"100"]);
-    assert_eq!(scan, "0\ngreeting", "SCAN gives the cursor, then the keys");
-    assert_eq!(server.command(&[b"GET", b"missing"]), "(nil)");
+    redis.set("other", "value").expect("SET");
+    assert_eq!(dbsize(&server), 2);
+    assert_eq!(server.keys("greet*"), ["greeting"]);
 
     server.stop();
     assert!(
         TcpStream::connect(("127.0.0.1", port)).is_err(),
         "a stopped server still accepts connections"
     );
+    assert!(redis.ping().is_err(), "a connection survived the kill");
     server.stop(); // stopping twice is harmless
 
     server.restart();
     assert_eq!(server.port(), port, "restart must keep the port");
-    assert_eq!(server.command(&[b"PING"]), "PONG");
-    assert_eq!(
-        server.command(&[b"GET", b"greeting"]),
-        "(nil)",
-        "data survived"
-    );
-    assert_eq!(server.command(&[b"DBSIZE"]), "0");
+    let mut redis = server.connection();
+    assert_eq!(redis.ping().expect("PING"), "PONG");
+    assert_eq!(redis.get("greeting").expect("GET"), None, "data survived");
+    assert_eq!(dbsize(&server), 0);
 
     // restart() on a running server works too.
-    assert_eq!(server.command(&[b"SET", b"k", b"v"]), "OK");
+    redis.set("k", "v").expect("SET");
     server.restart();
-    assert_eq!(server.command(&[b"DBSIZE"]), "0");
-    assert_eq!(server.command(&[b"FLUSHALL"]), "OK");
+    assert_eq!(dbsize(&server), 0);
 }
 
 #[test]
@@ -548,34 +391,12 @@ fn redis_servers_are_independent() {
     };
     assert_ne!(first.port(), second.port());
     assert_ne!(first.url(), second.url());
-    assert_eq!(first.command(&[b"SET", b"only-here", b"1"]), "OK");
-    assert_eq!(second.command(&[b"GET", b"only-here"]), "(nil)");
-    assert_eq!(first.command(&[b"GET", b"only-here"]), "1");
-}
-
-#[test]
-fn redis_command_reports_error_replies() {
-    let Some(server) = RedisServer::start() else {
-        return;
-    };
-    let reply = request(server.port(), &[b"NO-SUCH-COMMAND"], COMMAND_TIMEOUT)
-        .expect("a reply from the server");
-    assert!(
-        matches!(&reply, Reply::Error(message) if message.starts_with("ERR unknown command")),
-        "unexpected reply {reply:?}"
+    first.connection().set("only-here", 1).expect("SET");
+    assert_eq!(second.connection().get("only-here").expect("GET"), None);
+    assert_eq!(
+        first.connection().get("only-here").expect("GET").as_deref(),
+        Some("1")
     );
-    // command() turns it into a panic naming the command.
-    let panic = std::panic::catch_unwind(|| server.command(&[b"NO-SUCH-COMMAND", b"x"]))
-        .expect_err("command() must panic on an error reply");
-    let message = panic
-        .downcast_ref::<String>()
-        .expect("a formatted panic message");
-    assert!(
-        message.contains("`NO-SUCH-COMMAND x`") && message.contains("ERR unknown command"),
-        "{message}"
-    );
-    // An empty SCAN page is just the cursor.
-    assert_eq!(server.command(&[b"SCAN", b"0"]), "0");
 }
 
 #[test]
