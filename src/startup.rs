@@ -39,6 +39,7 @@ impl Application {
             .as_ref()
             .map(|url| url.expose().to_owned());
         let cache = Cache::connect(settings.cache.clone(), redis_url.as_deref()).await?;
+        cache.use_generations_from(crate::write::generations_source(db.reader().clone()));
         if let Some(url) = &settings.redis.url {
             tracing::info!(redis = %url.redacted_url(), strict = settings.cache.strict, "cache: L1 + Redis L2");
         }

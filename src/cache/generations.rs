@@ -1,16 +1,41 @@
-//! Per-landlord generations: O(1) invalidation. A write bumps the landlord's
-//! counter for each kind of data it touched, after commit; every view key
-//! carries the sum of the counters it depends on, so the old keys become
-//! unreachable at once and simply age out. Nothing scans keys.
+//! Per-landlord generations: O(1) invalidation. Every write bumps, inside its
+//! own transaction, the database's counter of each kind of data it touched
+//! (`db::generations`, through the single write path); the new values are
+//! applied here after the commit and announced to the other instances. A
+//! view's key carries the counters of every kind it depends on, so a write
+//! makes every dependent key unreachable at once; old keys simply age out.
 //!
-//! A read takes the generation *before* it loads from the database, so a load
-//! that raced a write can only be stored under the pre-write key, which no
-//! later read asks for (the memcache "stale set" problem).
+//! Why this is safe: the database assigns the numbers, so they never repeat
+//! (not even after a Redis restart) and never run ahead of the data. What an
+//! instance knows is at most what is committed, counter by counter. A read
+//! takes the key *before* it loads, so the body it stores under that key is at
+//! least as new as every counter in the key (the memcache "stale set" problem
+//! cannot happen). The key holds the counters themselves, not their sum: two
+//! different states can have equal sums, never equal counters. So whoever
+//! asks for a key gets a body at least as new as everything they know of,
+//! and the writing instance knows its own write before it answers.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    fmt::Write as _,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use futures_util::future::BoxFuture;
 
 use crate::cache::view::{Data, View};
 use crate::types::Id;
+
+/// One counter per kind of data.
+pub type Counters = [u64; Data::COUNT];
+
+/// Where the committed counters are read (the database); a trait, so the
+/// cache needs no database types.
+pub trait Source: Send + Sync + 'static {
+    /// `landlord`'s counters and those of writes that touched every landlord.
+    fn load(&self, landlord: Id) -> BoxFuture<'static, anyhow::Result<(Counters, Counters)>>;
+}
 
 #[derive(Debug, Default)]
 pub struct Generations {
@@ -19,74 +44,101 @@ pub struct Generations {
 
 #[derive(Debug, Default)]
 struct Table {
-    /// Bumped for writes that touch every landlord (the CLI's charge run).
-    global: [u64; Data::COUNT],
-    landlords: HashMap<Id, [u64; Data::COUNT]>,
+    /// Counters of writes that touched every landlord (the CLI's charge run).
+    global: Counters,
+    landlords: HashMap<Id, Known>,
+}
+
+#[derive(Debug)]
+struct Known {
+    counters: Counters,
+    /// When they were last read from the source (`None`: re-read them).
+    checked: Option<Instant>,
 }
 
 impl Generations {
-    /// The generation of `view` for `landlord`: a sum of monotonic counters,
-    /// so it grows with every relevant write and never repeats.
-    pub fn of(&self, landlord: Id, view: View) -> u64 {
+    /// The generation part of `view`'s key for `landlord`: the landlord's and
+    /// the global counters of every kind the view depends on.
+    pub fn tag(&self, landlord: Id, view: View) -> String {
         let table = self.lock();
-        let own = table.landlords.get(&landlord);
-        view.depends_on()
+        let own = table.landlords.get(&landlord).map(|known| &known.counters);
+        let mut tag = String::with_capacity(32);
+        for (i, data) in view.depends_on().iter().enumerate() {
+            let separator = if i == 0 { "" } else { "." };
+            let count = own.map_or(0, |counters| counters[data.index()]);
+            let _ = write!(tag, "{separator}{count}");
+        }
+        if view
+            .depends_on()
             .iter()
-            .map(|data| {
-                table.global[data.index()] + own.map_or(0, |counters| counters[data.index()])
-            })
-            .sum()
+            .any(|data| table.global[data.index()] > 0)
+        {
+            for data in view.depends_on() {
+                let _ = write!(tag, "~{}", table.global[data.index()]);
+            }
+        }
+        tag
     }
 
-    pub fn bump(&self, landlord: Id, touched: &[Data]) {
-        let mut table = self.lock();
-        let counters = table.landlords.entry(landlord).or_default();
-        for data in touched {
-            counters[data.index()] += 1;
+    /// Whether `landlord`'s counters must be read from the source first: never
+    /// read, forgotten, or read longer than `max_age` ago (`None`: any age).
+    pub fn needs_check(&self, landlord: Id, max_age: Option<Duration>) -> bool {
+        match self.lock().landlords.get(&landlord) {
+            Some(Known {
+                checked: Some(at), ..
+            }) => max_age.is_some_and(|max_age| at.elapsed() >= max_age),
+            _ => true,
         }
     }
 
-    pub fn bump_all(&self, touched: &[Data]) {
+    /// Takes the counters read from the source; counters only move forward
+    /// (an announcement may have brought a newer value meanwhile).
+    pub fn load(&self, landlord: Id, own: Counters, global: Counters) {
         let mut table = self.lock();
-        for data in touched {
-            table.global[data.index()] += 1;
-        }
+        raise(&mut table.global, &global);
+        let known = table.landlords.entry(landlord).or_insert(Known {
+            counters: [0; Data::COUNT],
+            checked: None,
+        });
+        raise(&mut known.counters, &own);
+        known.checked = Some(Instant::now());
     }
 
-    /// Whether this landlord's counters were loaded (or bumped) here.
-    pub fn is_known(&self, landlord: Id) -> bool {
-        self.lock().landlords.contains_key(&landlord)
-    }
-
-    /// Takes the counters Redis holds (the shared truth when it is configured).
-    pub fn load(&self, landlord: Id, own: [u64; Data::COUNT], global: [u64; Data::COUNT]) {
-        let mut table = self.lock();
-        table.landlords.insert(landlord, own);
-        table.global = global;
-    }
-
-    /// Applies a counter value announced by Redis (ours or another
-    /// instance's); counters only move forward.
+    /// Applies a committed counter value (this instance's write, or another's
+    /// announcement). A landlord not loaded yet is skipped: its first read
+    /// loads every counter from the source.
     pub fn apply(&self, landlord: Option<Id>, data: Data, value: u64) {
         let mut table = self.lock();
         let counter = match landlord {
-            Some(id) => &mut table.landlords.entry(id).or_default()[data.index()],
             None => &mut table.global[data.index()],
+            Some(id) => match table.landlords.get_mut(&id) {
+                Some(known) => &mut known.counters[data.index()],
+                None => return,
+            },
         };
         *counter = (*counter).max(value);
     }
 
-    /// Forgets every counter (after reconnecting to Redis, which is the truth).
-    pub fn reset(&self) {
-        *self.lock() = Table::default();
+    /// Marks every landlord's counters for a re-read (announcements may have
+    /// been missed while the channel was down).
+    pub fn forget_checks(&self) {
+        for known in self.lock().landlords.values_mut() {
+            known.checked = None;
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         // A panic while holding the lock cannot leave the counters torn
-        // (each update is a plain increment), so a poisoned lock is usable.
+        // (each update is a plain max), so a poisoned lock is usable.
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn raise(counters: &mut Counters, to: &Counters) {
+    for (counter, value) in counters.iter_mut().zip(to) {
+        *counter = (*counter).max(*value);
     }
 }
 
@@ -94,26 +146,72 @@ impl Generations {
 mod tests {
     use super::*;
 
+    fn counters(values: &[(Data, u64)]) -> Counters {
+        let mut counters = [0; Data::COUNT];
+        for (data, value) in values {
+            counters[data.index()] = *value;
+        }
+        counters
+    }
+
     #[test]
     fn a_write_moves_exactly_the_views_that_depend_on_it() {
         let generations = Generations::default();
-        let before: Vec<u64> = View::ALL
+        generations.load(1, [0; Data::COUNT], [0; Data::COUNT]);
+        let before: Vec<String> = View::ALL
             .iter()
-            .map(|view| generations.of(1, *view))
+            .map(|view| generations.tag(1, *view))
             .collect();
-        generations.bump(1, &[Data::Payments]);
+        generations.apply(Some(1), Data::Payments, 1);
         for (view, old) in View::ALL.iter().zip(&before) {
-            let moved = generations.of(1, *view) != *old;
+            let moved = generations.tag(1, *view) != *old;
             assert_eq!(
                 moved,
                 view.depends_on().contains(&Data::Payments),
                 "{view:?}"
             );
         }
-        // Other landlords are untouched.
-        assert_eq!(generations.of(2, View::Dashboard), 0);
-        generations.bump_all(&[Data::Charges]);
-        assert_eq!(generations.of(2, View::Dashboard), 1);
-        assert_eq!(generations.of(2, View::ReportOccupancy), 0);
+        // Other landlords are untouched; a global bump reaches everyone.
+        generations.load(2, [0; Data::COUNT], [0; Data::COUNT]);
+        let other = generations.tag(2, View::Dashboard);
+        generations.apply(None, Data::Charges, 1);
+        assert_ne!(generations.tag(2, View::Dashboard), other);
+        assert_eq!(
+            generations.tag(2, View::ReportOccupancy),
+            "0.0.0.0",
+            "occupancy does not depend on charges"
+        );
+    }
+
+    #[test]
+    fn states_with_equal_sums_have_different_tags() {
+        let a = Generations::default();
+        a.load(
+            1,
+            counters(&[(Data::Payments, 5), (Data::Charges, 2)]),
+            [0; Data::COUNT],
+        );
+        let b = Generations::default();
+        b.load(
+            1,
+            counters(&[(Data::Payments, 4), (Data::Charges, 3)]),
+            [0; Data::COUNT],
+        );
+        assert_ne!(a.tag(1, View::Dashboard), b.tag(1, View::Dashboard));
+    }
+
+    #[test]
+    fn counters_only_move_forward_and_unknown_landlords_wait_for_a_load() {
+        let generations = Generations::default();
+        generations.apply(Some(3), Data::Payments, 9);
+        assert!(generations.needs_check(3, None));
+        generations.load(3, counters(&[(Data::Payments, 4)]), [0; Data::COUNT]);
+        generations.apply(Some(3), Data::Payments, 6);
+        generations.load(3, counters(&[(Data::Payments, 5)]), [0; Data::COUNT]);
+        assert!(generations.tag(3, View::Dashboard).ends_with(".6"));
+        assert!(!generations.needs_check(3, None));
+        assert!(generations.needs_check(3, Some(Duration::ZERO)));
+        generations.forget_checks();
+        assert!(generations.needs_check(3, None));
     }
 }

@@ -1,5 +1,4 @@
-//! The shared tier on Redis, and the home of the generations when Redis is
-//! configured. Redis is an optimisation, never a dependency: every call has a
+//! The shared tier on Redis. Redis is an optimisation, never a dependency: every call has a
 //! short timeout, and after repeated failures a circuit breaker skips Redis
 //! for a cool-down, after which one call probes it again. A failed call is a
 //! miss (reads) or a no-op (writes); nothing here returns an error to a request.
@@ -14,9 +13,6 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 
-use crate::cache::view::Data;
-use crate::types::Id;
-
 /// Consecutive failures that open the breaker.
 const FAILURES_TO_OPEN: u32 = 3;
 /// How long an open breaker skips Redis before letting one call probe it.
@@ -29,8 +25,6 @@ pub struct L2 {
     conn: ConnectionManager,
     timeout: Duration,
     breaker: Breaker,
-    /// `{prefix}:v{schema}`, the root of every key.
-    root: String,
 }
 
 /// Closed: every call goes to Redis. Open (after `FAILURES_TO_OPEN`
@@ -81,7 +75,7 @@ impl Breaker {
 impl L2 {
     /// Builds the client; connecting happens lazily and never fails the
     /// caller (a Redis that is down at start-up is just an open breaker).
-    pub fn new(url: &str, root: String, timeout: Duration) -> anyhow::Result<L2> {
+    pub fn new(url: &str, timeout: Duration) -> anyhow::Result<L2> {
         let client =
             Client::open(url).map_err(|err| anyhow::anyhow!("invalid REDIS_URL: {err}"))?;
         let config = ConnectionManagerConfig::new()
@@ -95,7 +89,6 @@ impl L2 {
             conn,
             timeout,
             breaker: Breaker::default(),
-            root,
         })
     }
 
@@ -195,43 +188,6 @@ impl L2 {
             .await;
     }
 
-    fn generations_key(&self, landlord: Option<Id>) -> String {
-        match landlord {
-            Some(id) => format!("{}:gen:{id}", self.root),
-            None => format!("{}:gen:all", self.root),
-        }
-    }
-
-    /// The landlord's and the global generation counters, or `None` when
-    /// Redis cannot say.
-    pub async fn generations(
-        &self,
-        landlord: Id,
-    ) -> Option<([u64; Data::COUNT], [u64; Data::COUNT])> {
-        let fields: Vec<usize> = (0..Data::COUNT).collect();
-        let mut pipe = redis::pipe();
-        pipe.cmd("HMGET")
-            .arg(self.generations_key(Some(landlord)))
-            .arg(&fields);
-        pipe.cmd("HMGET")
-            .arg(self.generations_key(None))
-            .arg(&fields);
-        let (own, global): (Vec<Option<u64>>, Vec<Option<u64>>) = self.run(pipe).await?;
-        Some((counters(&own), counters(&global)))
-    }
-
-    /// Increments the counters of `touched` (for one landlord, or everyone);
-    /// returns the new values.
-    pub async fn bump(&self, landlord: Option<Id>, touched: &[Data]) -> Option<Vec<(Data, u64)>> {
-        let key = self.generations_key(landlord);
-        let mut pipe = redis::pipe();
-        for data in touched {
-            pipe.cmd("HINCRBY").arg(&key).arg(data.index()).arg(1);
-        }
-        let values: Vec<u64> = self.run(pipe).await?;
-        Some(touched.iter().copied().zip(values).collect())
-    }
-
     pub async fn publish(&self, channel: &str, message: &str) {
         let _: Option<Value> = self
             .run(redis::cmd("PUBLISH").arg(channel).arg(message).clone())
@@ -284,14 +240,6 @@ impl From<redis::Pipeline> for Call {
     fn from(pipe: redis::Pipeline) -> Call {
         Call::Pipe(pipe)
     }
-}
-
-fn counters(values: &[Option<u64>]) -> [u64; Data::COUNT] {
-    let mut counters = [0; Data::COUNT];
-    for (counter, value) in counters.iter_mut().zip(values) {
-        *counter = value.unwrap_or(0);
-    }
-    counters
 }
 
 fn now_ms() -> u64 {

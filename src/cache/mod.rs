@@ -10,8 +10,9 @@
 //! briefly for its result). An entry past its TTL is served stale while one
 //! refresh runs (never across an invalidation: that is a different key).
 //!
-//! With Redis the generations live there (bumped with `HINCRBY`, announced on
-//! a pub/sub channel every instance follows, see [`sync`]). See `docs/CACHE.md`.
+//! The generations live in the database, bumped inside each write's own
+//! transaction; Redis (when configured) only announces them on a pub/sub
+//! channel every instance follows ([`sync`]). See `docs/CACHE.md`.
 
 mod clear;
 pub mod entry;
@@ -27,7 +28,7 @@ pub mod view;
 use std::{
     future::Future,
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, OnceLock,
         atomic::{AtomicBool, Ordering},
     },
     time::{Duration, Instant},
@@ -54,11 +55,16 @@ use sync::Announcement;
 
 /// Bumped when the layout of cached bodies changes, so old entries in a
 /// shared tier are never read by new code.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// While Redis is down, L1 entries live at most this long: other instances'
 /// writes cannot reach this one then.
 const L1_TTL_WITHOUT_REDIS: Duration = Duration::from_secs(5);
+
+/// Without an invalidation channel, a landlord's counters are re-read from the
+/// database at most this often (the bound on how late another instance's
+/// write is seen).
+const RECHECK_WITHOUT_CHANNEL: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct Cache {
@@ -72,10 +78,8 @@ struct Inner {
     /// The pub/sub channel of invalidations between instances.
     channel: String,
     generations: Generations,
-    /// Generation bumps made while Redis was unreachable, replayed to it when
-    /// it is back (else its counters would lag behind data written meanwhile
-    /// and old L2 entries would become reachable again).
-    pending: Mutex<Vec<(Option<Id>, Data)>>,
+    /// Where committed generation counters are read (the database).
+    source: OnceLock<Arc<dyn generations::Source>>,
     /// Bearer-token checks (token hash → owner), so a cache hit touches no
     /// database at all.
     tokens: Moka<String, CachedToken>,
@@ -135,9 +139,8 @@ impl Cache {
         let Some(url) = redis_url else {
             return Ok(Cache::new(settings));
         };
-        let root = format!("{}:v{SCHEMA_VERSION}", settings.prefix);
         let timeout = Duration::from_millis(settings.redis_timeout_ms);
-        let l2 = L2::new(url, root, timeout)?;
+        let l2 = L2::new(url, timeout)?;
         let cache = Cache::build(settings, Some(l2));
         sync::follow(cache.clone());
         Ok(cache)
@@ -169,7 +172,7 @@ impl Cache {
                 l1,
                 l2,
                 generations: Generations::default(),
-                pending: Mutex::new(Vec::new()),
+                source: OnceLock::new(),
                 tokens,
                 stats,
                 refreshing: stale::InFlight::default(),
@@ -192,23 +195,55 @@ impl Cache {
         self.inner.subscribed.load(Ordering::Relaxed)
     }
 
-    /// `{prefix}:v{schema}:{service}:{operation}:{landlord}:g{generation}:{params}`.
-    /// With Redis, the landlord's counters come from it the first time, and on
-    /// every call in strict mode (so another instance's write is seen at once
-    /// rather than when its announcement arrives).
-    pub async fn key(&self, view: View, landlord: Id, params: &str) -> String {
-        if let Some(l2) = &self.inner.l2
-            && (self.inner.settings.strict || !self.inner.generations.is_known(landlord))
-            && let Some((own, global)) = l2.generations(landlord).await
-        {
-            self.inner.generations.load(landlord, own, global);
+    /// Reads generations from `source` (the database, where the write path
+    /// bumps them). Without a source, counters are local to this instance.
+    pub fn use_generations_from(&self, source: Arc<dyn generations::Source>) {
+        if self.inner.source.set(source).is_err() {
+            tracing::warn!("the generation source was set twice; keeping the first");
         }
+    }
+
+    /// `{prefix}:v{schema}:{service}:{operation}:{landlord}:g{generations}:{params}`.
+    pub async fn key(&self, view: View, landlord: Id, params: &str) -> String {
+        self.check_generations(landlord).await;
         let (service, operation) = view.key_parts();
-        let generation = self.inner.generations.of(landlord, view);
+        let generation = self.inner.generations.tag(landlord, view);
         format!(
             "{}:v{SCHEMA_VERSION}:{service}:{operation}:{landlord}:g{generation}:{params}",
             self.inner.settings.prefix
         )
+    }
+
+    /// Reads the landlord's committed counters when this instance cannot be
+    /// sure it knows them: the first time; on every read in strict mode (so
+    /// another instance's write is seen at once); and at most once a second
+    /// while no invalidation channel is followed (no Redis, or Redis down),
+    /// so instances sharing a database stay within a second of each other.
+    async fn check_generations(&self, landlord: Id) {
+        let max_age = if self.inner.settings.strict {
+            Some(Duration::ZERO)
+        } else if self.is_following() {
+            None
+        } else {
+            Some(RECHECK_WITHOUT_CHANNEL)
+        };
+        if !self.inner.generations.needs_check(landlord, max_age) {
+            return;
+        }
+        let Some(source) = self.inner.source.get() else {
+            let zero = [0; Data::COUNT];
+            self.inner.generations.load(landlord, zero, zero);
+            return;
+        };
+        match source.load(landlord).await {
+            Ok((own, global)) => self.inner.generations.load(landlord, own, global),
+            // Keep what is known (never ahead of the data); retry next read.
+            Err(err) => tracing::warn!(
+                landlord,
+                error = format!("{err:#}"),
+                "reading generations failed"
+            ),
+        }
     }
 
     /// The cached body of `view` for `landlord` and `params` (a canonical
@@ -404,39 +439,19 @@ impl Cache {
         }
     }
 
-    /// Call after a write has committed, before answering it: every view
-    /// that depends on a touched `(landlord, data)` (`None`: every landlord)
-    /// moves to a new key, here at once and on other instances when the
-    /// announcement arrives.
-    pub async fn invalidate(&self, touched: &[(Option<Id>, Data)]) {
-        let mut by_landlord: Vec<(Option<Id>, Vec<Data>)> = Vec::new();
-        for &(landlord, data) in touched {
-            match by_landlord.iter_mut().find(|(who, _)| *who == landlord) {
-                Some((_, kinds)) if kinds.contains(&data) => {}
-                Some((_, kinds)) => kinds.push(data),
-                None => by_landlord.push((landlord, vec![data])),
-            }
+    /// Call after a write has committed, before answering it, with the
+    /// counters it bumped in its transaction (`None`: every landlord): every
+    /// view that depends on them moves to a new key, here at once and on the
+    /// other instances when the announcement arrives.
+    pub async fn advance(&self, bumped: &[(Option<Id>, Data, u64)]) {
+        let mut by_landlord = std::collections::BTreeMap::<Option<Id>, Vec<_>>::new();
+        for &(landlord, data, value) in bumped {
+            self.inner.generations.apply(landlord, data, value);
+            by_landlord.entry(landlord).or_default().push((data, value));
         }
-        for (landlord, kinds) in by_landlord {
-            self.bump(landlord, &kinds).await;
-        }
-    }
-
-    async fn bump(&self, landlord: Option<Id>, touched: &[Data]) {
-        match landlord {
-            Some(id) => self.inner.generations.bump(id, touched),
-            None => self.inner.generations.bump_all(touched),
-        }
-        let Some(l2) = &self.inner.l2 else { return };
-        match l2.bump(landlord, touched).await {
-            Some(counters) => {
-                for &(data, value) in &counters {
-                    self.inner.generations.apply(landlord, data, value);
-                }
-                self.announce(Announcement::Generations { landlord, counters })
-                    .await;
-            }
-            None => lock(&self.inner.pending).extend(touched.iter().map(|data| (landlord, *data))),
+        for (landlord, counters) in by_landlord {
+            self.announce(Announcement::Generations { landlord, counters })
+                .await;
         }
     }
 

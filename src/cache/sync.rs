@@ -2,15 +2,16 @@
 //! `{prefix}:v{schema}:invalidate` and applies what the others announce —
 //! generation bumps, forgotten tokens, admin clears. While the subscription
 //! is down this instance could miss announcements, so its L1 is flushed when
-//! the subscription drops and again when it is back, and new L1 entries live
-//! only briefly in between. Bumps that could not reach Redis are replayed on
-//! reconnection.
+//! the subscription drops and again when it is back, new L1 entries live
+//! only briefly in between, and the counters are re-read from the database
+//! (at most once a second per landlord meanwhile, then once after the
+//! channel is back).
 
 use std::{sync::atomic::Ordering, time::Duration};
 
 use futures_util::StreamExt;
 
-use crate::cache::{Cache, Data, lock};
+use crate::cache::{Cache, Data};
 use crate::types::Id;
 
 /// Starts the background task that follows the channel for `cache`'s life.
@@ -66,16 +67,12 @@ async fn follow_once(cache: &Cache) -> bool {
     true
 }
 
-/// After (re)subscribing: anything may have been missed, so drop the L1 and
-/// the local counters (Redis holds the truth), then replay the bumps made
-/// while Redis was out of reach.
+/// After (re)subscribing: announcements may have been missed, so drop the
+/// L1 and re-read every landlord's counters from the database on its next
+/// read (the database holds them; nothing needs replaying).
 async fn resynchronize(cache: &Cache) {
     cache.inner.l1.invalidate_all();
-    cache.inner.generations.reset();
-    let pending = std::mem::take(&mut *lock(&cache.inner.pending));
-    for (landlord, data) in pending {
-        cache.bump(landlord, &[data]).await;
-    }
+    cache.inner.generations.forget_checks();
 }
 
 /// A message between instances on the invalidation channel. Encoded and

@@ -36,6 +36,23 @@ impl Data {
     pub fn from_index(index: usize) -> Option<Data> {
         Data::ALL.get(index).copied()
     }
+
+    /// The kind's number in the database's generation table (stable: it is
+    /// stored).
+    pub fn code(self) -> i16 {
+        match self {
+            Data::Properties => 0,
+            Data::Units => 1,
+            Data::Tenants => 2,
+            Data::Leases => 3,
+            Data::Charges => 4,
+            Data::Payments => 5,
+        }
+    }
+
+    pub fn from_code(code: i16) -> Option<Data> {
+        Data::ALL.into_iter().find(|data| data.code() == code)
+    }
 }
 
 /// How long a class of view may live (configurable; see `CacheSettings`).

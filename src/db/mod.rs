@@ -14,6 +14,7 @@
 pub mod charges;
 mod constraint;
 pub mod dialect;
+pub mod generations;
 pub mod leases;
 pub mod page;
 pub mod payments;

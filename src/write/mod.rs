@@ -19,7 +19,13 @@ pub mod tenants;
 pub mod validate;
 
 use crate::cache::{Cache, Data};
-use crate::db::{Constraint, WriteTx, Writer, is_reference_violation};
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+
+use crate::cache::generations::{Counters, Source};
+use crate::db::generations::{self, EVERY_LANDLORD};
+use crate::db::{Constraint, Reader, WriteTx, Writer, is_reference_violation};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::Id;
 
@@ -66,9 +72,11 @@ impl WritePath {
         WritePath { writer, cache }
     }
 
-    /// Runs `op` in one write transaction; commits if it succeeds, then
-    /// announces what it touched. Call before answering the request, so the
-    /// next read on this instance sees the write.
+    /// Runs `op` in one write transaction. If it succeeds, bumps the
+    /// generation of everything it touched in the same transaction (so the
+    /// new numbers exist exactly when the data does), commits, then applies
+    /// them to the cache and announces them. Call before answering the
+    /// request, so the next read on this instance sees the write.
     pub async fn run<T>(&self, op: impl AsyncFnOnce(&mut Write) -> AppResult<T>) -> AppResult<T> {
         let mut write = Write {
             tx: self.writer.begin().await?,
@@ -77,12 +85,21 @@ impl WritePath {
         };
         let value = op(&mut write).await?;
         let Write {
-            tx,
-            touched,
+            mut tx,
+            mut touched,
             forgotten_tokens,
         } = write;
+        // A fixed order, so two writes bumping the same rows cannot deadlock.
+        touched.sort_by_key(|(landlord, data)| (landlord.unwrap_or(EVERY_LANDLORD), data.index()));
+        touched.dedup();
+        let mut bumped = Vec::with_capacity(touched.len());
+        for (landlord, data) in touched {
+            let row = landlord.unwrap_or(EVERY_LANDLORD);
+            let value = generations::bump(&mut tx, row, data.code()).await?;
+            bumped.push((landlord, data, value.unsigned_abs()));
+        }
         tx.commit().await?;
-        self.cache.invalidate(&touched).await;
+        self.cache.advance(&bumped).await;
         for token_hash in &forgotten_tokens {
             self.cache.forget_token(token_hash).await;
         }
@@ -102,6 +119,36 @@ impl WritePath {
             Ok(value)
         })
         .await
+    }
+}
+
+/// The committed generation counters, read on the reader that sees the
+/// primary's commits (the cache's [`Source`]).
+pub fn generations_source(reader: Reader) -> Arc<dyn Source> {
+    Arc::new(CommittedGenerations(reader))
+}
+
+struct CommittedGenerations(Reader);
+
+impl Source for CommittedGenerations {
+    fn load(&self, landlord: Id) -> BoxFuture<'static, anyhow::Result<(Counters, Counters)>> {
+        let reader = self.0.clone();
+        Box::pin(async move {
+            let rows = generations::of(&reader, landlord).await?;
+            let (mut own, mut global) = ([0; Data::COUNT], [0; Data::COUNT]);
+            for (row, code, value) in rows {
+                let Some(data) = Data::from_code(code) else {
+                    continue;
+                };
+                let counters = if row == EVERY_LANDLORD {
+                    &mut global
+                } else {
+                    &mut own
+                };
+                counters[data.index()] = value.unsigned_abs();
+            }
+            Ok((own, global))
+        })
     }
 }
 

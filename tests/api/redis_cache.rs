@@ -231,7 +231,7 @@ async fn corrupt_bytes_in_redis_are_a_miss_not_a_crash() {
     let good = read(&a, METRICS, &token).await;
 
     let key = redis
-        .keys("mfuko:v1:metrics:payments:*")
+        .keys("mfuko:v2:metrics:payments:*")
         .into_iter()
         .find(|key| !key.ends_with(":lease"))
         .expect("the metrics key is in Redis");
@@ -262,7 +262,7 @@ async fn clears_and_logouts_reach_every_instance() {
     )
     .await
     .expect(StatusCode::OK);
-    let left = redis.keys("mfuko:v1:metrics:*");
+    let left = redis.keys("mfuko:v2:metrics:*");
     assert!(left.is_empty(), "SCAN+UNLINK removed the keys: {left:?}");
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
