@@ -62,22 +62,7 @@ impl Generations {
     pub fn tag(&self, landlord: Id, view: View) -> String {
         let table = self.lock();
         let own = table.landlords.get(&landlord).map(|known| &known.counters);
-        let mut tag = String::with_capacity(32);
-        for (i, data) in view.depends_on().iter().enumerate() {
-            let separator = if i == 0 { "" } else { "." };
-            let count = own.map_or(0, |counters| counters[data.index()]);
-            let _ = write!(tag, "{separator}{count}");
-        }
-        if view
-            .depends_on()
-            .iter()
-            .any(|data| table.global[data.index()] > 0)
-        {
-            for data in view.depends_on() {
-                let _ = write!(tag, "~{}", table.global[data.index()]);
-            }
-        }
-        tag
+        tag_of(own, &table.global, view)
     }
 
     /// Whether `landlord`'s counters must be read from the source first: never
@@ -134,6 +119,28 @@ impl Generations {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// The generation part of `view`'s key for these counters: the landlord's
+/// counters of the kinds it depends on (`3.0.7…`), then the global ones
+/// (`~0~2…`) once any is set.
+pub fn tag_of(own: Option<&Counters>, global: &Counters, view: View) -> String {
+    let mut tag = String::with_capacity(32);
+    for (i, data) in view.depends_on().iter().enumerate() {
+        let separator = if i == 0 { "" } else { "." };
+        let count = own.map_or(0, |counters| counters[data.index()]);
+        let _ = write!(tag, "{separator}{count}");
+    }
+    if view
+        .depends_on()
+        .iter()
+        .any(|data| global[data.index()] > 0)
+    {
+        for data in view.depends_on() {
+            let _ = write!(tag, "~{}", global[data.index()]);
+        }
+    }
+    tag
 }
 
 fn raise(counters: &mut Counters, to: &Counters) {

@@ -90,6 +90,16 @@ struct Inner {
     subscribed: AtomicBool,
 }
 
+/// Where one view's body lives: its key, and whose and which generations
+/// the key names.
+#[derive(Debug, Clone)]
+struct Slot {
+    view: View,
+    landlord: Id,
+    key: String,
+    tag: String,
+}
+
 /// A response body and where it came from.
 #[derive(Debug, Clone)]
 pub struct Served {
@@ -205,13 +215,42 @@ impl Cache {
 
     /// `{prefix}:v{schema}:{service}:{operation}:{landlord}:g{generations}:{params}`.
     pub async fn key(&self, view: View, landlord: Id, params: &str) -> String {
+        self.slot(view, landlord, params).await.key
+    }
+
+    async fn slot(&self, view: View, landlord: Id, params: &str) -> Slot {
         self.check_generations(landlord).await;
         let (service, operation) = view.key_parts();
-        let generation = self.inner.generations.tag(landlord, view);
-        format!(
-            "{}:v{SCHEMA_VERSION}:{service}:{operation}:{landlord}:g{generation}:{params}",
+        let tag = self.inner.generations.tag(landlord, view);
+        let key = format!(
+            "{}:v{SCHEMA_VERSION}:{service}:{operation}:{landlord}:g{tag}:{params}",
             self.inner.settings.prefix
-        )
+        );
+        Slot {
+            view,
+            landlord,
+            key,
+            tag,
+        }
+    }
+
+    /// Whether nothing `slot`'s view depends on was committed since its key
+    /// was taken (read from the database): then the body just loaded is
+    /// exactly the state the key names and may be shared in Redis. Otherwise
+    /// it may be newer than its key — fine for this instance, but shared it
+    /// would let a lower generation hold more money than a higher one.
+    async fn still_current(&self, slot: &Slot) -> bool {
+        let Some(source) = self.inner.source.get() else {
+            return true;
+        };
+        match source.load(slot.landlord).await {
+            Ok((own, global)) => {
+                let now = generations::tag_of(Some(&own), &global, slot.view);
+                self.inner.generations.load(slot.landlord, own, global);
+                now == slot.tag
+            }
+            Err(_) => false,
+        }
     }
 
     /// Reads the landlord's committed counters when this instance cannot be
@@ -271,12 +310,12 @@ impl Cache {
             });
         }
         // The generation is read here, before any load (see `generations`).
-        let key = self.key(view, landlord, params).await;
-        if let Some(entry) = self.inner.l1.get(&key).await {
+        let slot = self.slot(view, landlord, params).await;
+        if let Some(entry) = self.inner.l1.get(&slot.key).await {
             let tier = if entry.is_fresh() {
                 Tier::L1
             } else {
-                self.refresh_in_background(view, key, load);
+                self.refresh_in_background(slot, load);
                 Tier::Stale
             };
             self.inner.stats.served(view, tier);
@@ -291,9 +330,9 @@ impl Cache {
         let init = {
             let outcome = Arc::clone(&outcome);
             let cache = self.clone();
-            let key = key.clone();
+            let slot = slot.clone();
             async move {
-                let (entry, tier) = cache.l2_or_load(view, &key, ttl, load).await?;
+                let (entry, tier) = cache.l2_or_load(&slot, ttl, load).await?;
                 *lock(&outcome) = Some(tier);
                 Ok::<_, AppError>(entry)
             }
@@ -301,7 +340,7 @@ impl Cache {
         let entry = self
             .inner
             .l1
-            .entry(key)
+            .entry(slot.key)
             .or_try_insert_with(init)
             .await
             .map_err(shared_error)?
@@ -325,27 +364,23 @@ impl Cache {
             return Ok(());
         }
         let ttl = self.ttl(view);
-        let key = self.key(view, landlord, params).await;
+        let slot = self.slot(view, landlord, params).await;
         let started = Instant::now();
-        let entry = self.store(view, &key, load.await?, started, ttl).await;
-        self.inner.l1.insert(key, entry).await;
+        let entry = self.store(&slot, load.await?, started, ttl).await;
+        self.inner.l1.insert(slot.key, entry).await;
         Ok(())
     }
 
     /// A body just loaded becomes an entry: counted, and written to Redis
-    /// (when present) for the other instances. The caller puts it in L1.
-    async fn store(
-        &self,
-        view: View,
-        key: &str,
-        body: Bytes,
-        started: Instant,
-        ttl: Duration,
-    ) -> Arc<Entry> {
-        self.inner.stats.loaded(view, started.elapsed());
+    /// (when present, and when it is exactly the state its key names) for the
+    /// other instances. The caller puts it in L1.
+    async fn store(&self, slot: &Slot, body: Bytes, started: Instant, ttl: Duration) -> Arc<Entry> {
+        self.inner.stats.loaded(slot.view, started.elapsed());
         let entry = Arc::new(Entry::new(body, self.l1_ttl(ttl)));
-        if let Some(l2) = &self.inner.l2 {
-            l2.set(key, &entry.encode(), ttl).await;
+        if let Some(l2) = &self.inner.l2
+            && self.still_current(slot).await
+        {
+            l2.set(&slot.key, &entry.encode(), ttl).await;
         }
         entry
     }
@@ -355,14 +390,14 @@ impl Cache {
     /// after waiting briefly for the instance that did.
     async fn l2_or_load<F>(
         &self,
-        view: View,
-        key: &str,
+        slot: &Slot,
         ttl: Duration,
         load: F,
     ) -> AppResult<(Arc<Entry>, Tier)>
     where
         F: Future<Output = AppResult<Bytes>> + Send + 'static,
     {
+        let key = &slot.key;
         if let Some(l2) = &self.inner.l2 {
             if let Some(entry) = self.l2_entry(l2, key, ttl).await {
                 return Ok((entry, Tier::L2));
@@ -378,7 +413,7 @@ impl Cache {
             }
         }
         let started = Instant::now();
-        let entry = self.store(view, key, load.await?, started, ttl).await;
+        let entry = self.store(slot, load.await?, started, ttl).await;
         if let Some(l2) = &self.inner.l2 {
             l2.release(key).await;
         }
@@ -408,24 +443,24 @@ impl Cache {
     }
 
     /// Reloads a stale entry once, in the background, under the same key.
-    fn refresh_in_background<F>(&self, view: View, key: String, load: F)
+    fn refresh_in_background<F>(&self, slot: Slot, load: F)
     where
         F: Future<Output = AppResult<Bytes>> + Send + 'static,
     {
-        let Some(claim) = stale::Refreshing::claim(self, &key) else {
+        let Some(claim) = stale::Refreshing::claim(self, &slot.key) else {
             return;
         };
         let cache = self.clone();
-        let ttl = self.ttl(view);
+        let ttl = self.ttl(slot.view);
         tokio::spawn(async move {
             let started = Instant::now();
             match load.await {
                 Ok(body) => {
-                    let entry = cache.store(view, &key, body, started, ttl).await;
-                    cache.inner.l1.insert(key, entry).await;
+                    let entry = cache.store(&slot, body, started, ttl).await;
+                    cache.inner.l1.insert(slot.key, entry).await;
                 }
                 Err(err) => {
-                    tracing::warn!(view = view.name(), error = %err, "stale refresh failed")
+                    tracing::warn!(view = slot.view.name(), error = %err, "stale refresh failed")
                 }
             }
             drop(claim);

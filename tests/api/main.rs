@@ -10,6 +10,7 @@ mod cache;
 mod charges;
 mod cli;
 mod crud;
+mod freshness;
 mod leases;
 mod mpesa;
 mod ops;

@@ -22,8 +22,19 @@ async fn two_instances(redis: &RedisServer, strict: bool) -> (TestApp, TestApp) 
         Some(found) => found,
         None => fresh_database(Backend::Sqlite).await.expect("sqlite"),
     };
+    two_instances_on(redis, &url, dir, strict).await
+}
+
+/// Two instances sharing the database at `url` and `redis`, both following
+/// the invalidation channel.
+pub(crate) async fn two_instances_on(
+    redis: &RedisServer,
+    url: &str,
+    dir: Option<tempfile::TempDir>,
+    strict: bool,
+) -> (TestApp, TestApp) {
     let settings = || {
-        let mut settings = test_settings(&url);
+        let mut settings = test_settings(url);
         settings.redis.url = Some(mfuko::config::Secret::new(redis.url()));
         settings.cache.strict = strict;
         // The suite loads the machine: a slow reply is not what these tests
