@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod freshness;
 pub mod http;
 pub mod reports;
 pub mod startup;

@@ -95,20 +95,33 @@ where
             errors += e;
         }
     }
-    let seconds = duration.as_secs_f64();
-    Outcome {
-        requests,
-        errors,
-        seconds,
-        throughput: requests as f64 / seconds,
-        p50_us: histogram.value_at_quantile(0.50),
-        p90_us: histogram.value_at_quantile(0.90),
-        p99_us: histogram.value_at_quantile(0.99),
-        max_us: histogram.max(),
+    Outcome::new(&histogram, requests, errors, duration)
+}
+
+impl Outcome {
+    /// `requests` (of which `errors` failed) over `duration`, with their
+    /// latencies in `histogram` (µs).
+    pub fn new(
+        histogram: &Histogram<u64>,
+        requests: u64,
+        errors: u64,
+        duration: Duration,
+    ) -> Outcome {
+        let seconds = duration.as_secs_f64();
+        Outcome {
+            requests,
+            errors,
+            seconds,
+            throughput: requests as f64 / seconds,
+            p50_us: histogram.value_at_quantile(0.50),
+            p90_us: histogram.value_at_quantile(0.90),
+            p99_us: histogram.value_at_quantile(0.99),
+            max_us: histogram.max(),
+        }
     }
 }
 
-fn new_histogram() -> Histogram<u64> {
+pub fn new_histogram() -> Histogram<u64> {
     // 1 µs to 60 s at 3 significant digits: constant, valid bounds.
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }

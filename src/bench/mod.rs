@@ -4,6 +4,7 @@
 //! generator. Every scenario is compared with `baseline` (`/healthz`) measured
 //! in the same run.
 
+mod freshness;
 pub mod load;
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
@@ -19,8 +20,9 @@ use load::{Outcome, Request};
 /// What to run and against what.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// A running server to target instead of starting our own.
-    pub url: Option<String>,
+    /// Running servers to target instead of starting our own (the
+    /// freshness scenario uses two).
+    pub urls: Vec<String>,
     pub database_url: String,
     pub redis_url: Option<String>,
     pub connections: usize,
@@ -38,6 +40,7 @@ pub const ALL_SCENARIOS: &[&str] = &[
     "dashboard-cold",
     "reports-cold",
     "write-mix",
+    "freshness",
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +50,17 @@ pub struct ScenarioResult {
     pub outcome: Outcome,
     /// Throughput ÷ the baseline's, same run.
     pub vs_baseline: Option<f64>,
+    /// What the freshness scenario found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub freshness: Option<Freshness>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Freshness {
+    #[serde(flatten)]
+    pub report: crate::freshness::Report,
+    /// Acknowledged payments missing from the database.
+    pub lost_writes: i64,
 }
 
 /// A `mfuko serve` child process, killed when dropped.
@@ -108,12 +122,19 @@ pub async fn run(
         .context("HTTP client")?;
     let mut results: Vec<ScenarioResult> = Vec::new();
     for scenario in &plan.scenarios {
-        if scenario == "dashboard-l2" && plan.redis_url.is_none() && plan.url.is_none() {
+        if scenario == "dashboard-l2" && plan.redis_url.is_none() && plan.urls.is_empty() {
             progress.println("dashboard-l2: skipped (needs --redis-url)");
             continue;
         }
         progress.set_message(scenario.clone());
-        let (server, base) = match &plan.url {
+        if scenario == "freshness" {
+            match freshness_scenario(&client, plan).await? {
+                Some(result) => results.push(result),
+                None => progress.println("freshness: skipped (give two --url, or none)"),
+            }
+            continue;
+        }
+        let (server, base) = match plan.urls.first() {
             Some(url) => (None, url.trim_end_matches('/').to_owned()),
             None => {
                 let server = Server::start(plan, &server_env(plan, scenario)).await?;
@@ -131,6 +152,7 @@ pub async fn run(
             scenario: scenario.clone(),
             outcome,
             vs_baseline: None,
+            freshness: None,
         });
     }
     if let Some(baseline) = results
@@ -143,6 +165,39 @@ pub async fn run(
         }
     }
     Ok(results)
+}
+
+/// Two instances (ours, on the plan's database and Redis, or the two given
+/// URLs) checked for freshness; `None` when exactly one URL was given.
+async fn freshness_scenario(
+    client: &Client,
+    plan: &Plan,
+) -> anyhow::Result<Option<ScenarioResult>> {
+    let mut servers = Vec::new();
+    let bases: [String; 2] = match plan.urls.as_slice() {
+        [] => {
+            for _ in 0..2 {
+                servers.push(Server::start(plan, &server_env(plan, "freshness")).await?);
+            }
+            [servers[0].url.clone(), servers[1].url.clone()]
+        }
+        [_] => return Ok(None),
+        [a, b, ..] => [a, b].map(|url| url.trim_end_matches('/').to_owned()),
+    };
+    let token = login(client, &bases[0], "demo@mfuko.local", "demo").await?;
+    tokio::time::sleep(plan.warmup).await;
+    let (outcome, report, lost_writes) =
+        freshness::run(client, bases, &token, plan.duration).await?;
+    drop(servers);
+    Ok(Some(ScenarioResult {
+        scenario: "freshness".to_owned(),
+        outcome,
+        vs_baseline: None,
+        freshness: Some(Freshness {
+            report,
+            lost_writes,
+        }),
+    }))
 }
 
 /// The server configuration a scenario needs.

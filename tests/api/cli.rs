@@ -338,12 +338,29 @@ fn bench_measures_every_scenario() {
         "dashboard-hit",
         "reports-cold",
         "write-mix",
+        "freshness",
     ];
     if redis.is_some() {
         expected.push("dashboard-l2");
     }
     expected.sort_unstable();
     assert_eq!(names, expected);
+    // Two instances on one database: no read misses its own instance's
+    // write, and no acknowledged write is lost.
+    let freshness = scenarios
+        .iter()
+        .find(|s| s["scenario"] == "freshness")
+        .expect("the freshness scenario");
+    assert_eq!(
+        freshness["freshness"]["stale_same_instance"], 0,
+        "{freshness}"
+    );
+    assert_eq!(freshness["freshness"]["lost_writes"], 0, "{freshness}");
+    assert!(
+        freshness["freshness"]["writes"].as_u64().unwrap_or(0) > 0,
+        "{freshness}"
+    );
+    assert!(stdout.contains("freshness: "), "{stdout}");
     for scenario in scenarios {
         assert_eq!(scenario["errors"], 0, "{scenario}");
         assert!(scenario["requests"].as_u64().unwrap_or(0) > 0, "{scenario}");

@@ -10,10 +10,9 @@
 //!   generations that are all lower or equal (no inversion);
 //! - the database holds exactly the acknowledged payments; no request fails.
 //!
-//! Each writer's payments have their own unit of amount (instance A's are
-//! 1,000,000 cents, B's 1 cent), so the collected total says how many of
-//! each instance's payments a read reflects. `FRESHNESS_SECS` sets the run
-//! length (default 12 s; 30 s for the long runs in the docs).
+//! The bookkeeping is `mfuko::freshness` (shared with `mfuko bench
+//! --scenarios freshness`). `FRESHNESS_SECS` sets the run length (default
+//! 12 s; 30 s for the long runs in the docs).
 
 use std::{
     collections::HashMap,
@@ -24,43 +23,16 @@ use std::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use mfuko::freshness::{Log, Report, Sample, UNIT, collected};
+
 use crate::helpers::{Backend, TestApp, fresh_database, setup_lease};
 use crate::redis_cache::two_instances_on;
 use crate::redis_server::RedisServer;
 
-/// The amount of one payment posted to instance 0 (A) and instance 1 (B).
-const UNIT: [i64; 2] = [1_000_000, 1];
 /// How late the other instance may see a write: the invalidation broadcast
 /// with Redis up, one generation re-read a second while it is down, plus
 /// room for a loaded CI machine.
 const OTHER_INSTANCE_BOUND: Duration = Duration::from_millis(2_500);
-
-#[derive(Debug, Default)]
-struct Log {
-    /// Per instance: when each of its payments was acknowledged (2xx).
-    acks: [Vec<Duration>; 2],
-    reads: Vec<Sample>,
-    failed: Vec<String>,
-}
-
-#[derive(Debug)]
-struct Sample {
-    instance: usize,
-    started: Duration,
-    /// How many of each instance's payments the read reflects.
-    seen: [usize; 2],
-}
-
-#[derive(Debug, Default)]
-struct Report {
-    reads: usize,
-    stale_same: usize,
-    stale_other: usize,
-    longest_other: Duration,
-    lost: i64,
-    failed: usize,
-    inversions: Vec<String>,
-}
 
 /// Appends to the shared log (the lock is never held across an await).
 fn record(log: &Mutex<Log>, add: impl FnOnce(&mut Log)) {
@@ -74,19 +46,15 @@ fn run_secs() -> f64 {
         .unwrap_or(12.0)
 }
 
-/// The collected total of a dashboard or financial report body.
-fn collected(body: &Value) -> Option<i64> {
-    body.pointer("/financial/total/collected")
-        .or_else(|| body.pointer("/total/collected"))
-        .and_then(Value::as_i64)
+/// What a run found beyond the report: payments missing from the database,
+/// and inversions among the entries left in Redis.
+struct Checked {
+    report: Report,
+    lost: i64,
+    inversions: Vec<String>,
 }
 
-fn decode(total: i64) -> [usize; 2] {
-    let count = |n: i64| usize::try_from(n).unwrap_or(0);
-    [count(total / UNIT[0]), count(total % UNIT[0])]
-}
-
-async fn check(backend: Backend, strict: bool) -> Option<Report> {
+async fn check(backend: Backend, strict: bool) -> Option<Checked> {
     let mut redis = RedisServer::start()?;
     let (url, dir) = fresh_database(backend).await?;
     let (a, b) = two_instances_on(&redis, &url, dir, strict).await;
@@ -133,7 +101,7 @@ async fn check(backend: Backend, strict: bool) -> Option<Report> {
                     (StatusCode::OK, Some(total)) => log.reads.push(Sample {
                         instance,
                         started: at,
-                        seen: decode(total),
+                        collected: total,
                     }),
                     _ => log
                         .failed
@@ -155,49 +123,24 @@ async fn check(backend: Backend, strict: bool) -> Option<Report> {
         .expect("workers done")
         .into_inner()
         .expect("log");
-    let mut report = Report {
-        reads: log.reads.len(),
-        failed: log.failed.len(),
-        ..Report::default()
-    };
     for failure in log.failed.iter().take(5) {
         eprintln!("failed request: {failure}");
     }
-    for read in &log.reads {
-        for (writer, acks) in log.acks.iter().enumerate() {
-            let acknowledged = acks.iter().take_while(|at| **at < read.started).count();
-            if read.seen[writer] >= acknowledged {
-                continue;
-            }
-            if writer == read.instance {
-                report.stale_same += 1;
-            } else {
-                report.stale_other += 1;
-                // Since when the oldest missed write had been acknowledged.
-                let missed_since = read.started - acks[read.seen[writer]];
-                report.longest_other = report.longest_other.max(missed_since);
-            }
-        }
-    }
+    let report = log.analyze();
     // Every acknowledged payment is in the database, and nothing else.
     let listed = count_payments(&apps[0], &token, lease).await;
-    let acknowledged = (log.acks[0].len() + log.acks[1].len()) as i64;
-    report.lost = acknowledged - listed;
-    report.inversions = inversions(&redis);
+    let lost = report.writes as i64 - listed;
+    let inversions = inversions(&redis);
     eprintln!(
-        "freshness {backend:?} strict={strict} {:.0}s: {} reads, stale on the writing instance {}, \
-         on the other {} (longest {:?}), writes acknowledged {acknowledged}, lost {}, failed {}, \
-         inversions {}",
+        "freshness {backend:?} strict={strict} {:.0}s: {report:?}, lost {lost}, inversions {}",
         run.as_secs_f64(),
-        report.reads,
-        report.stale_same,
-        report.stale_other,
-        report.longest_other,
-        report.lost,
-        report.failed,
-        report.inversions.len()
+        inversions.len()
     );
-    Some(report)
+    Some(Checked {
+        report,
+        lost,
+        inversions,
+    })
 }
 
 /// Every payment of the lease, following the pages.
@@ -274,25 +217,30 @@ fn inversions(redis: &RedisServer) -> Vec<String> {
 }
 
 async fn assert_fresh(backend: Backend, strict: bool) {
-    let Some(report) = check(backend, strict).await else {
+    let Some(Checked {
+        report,
+        lost,
+        inversions,
+    }) = check(backend, strict).await
+    else {
         return;
     };
-    assert!(report.reads > 0);
+    assert!(report.reads > 0 && report.writes > 0, "{report:?}");
     assert_eq!(report.failed, 0, "failed requests");
+    assert_eq!(lost, 0, "acknowledged payments missing from the database");
     assert_eq!(
-        report.lost, 0,
-        "acknowledged payments missing from the database"
+        report.stale_same_instance, 0,
+        "stale reads on the writing instance"
     );
-    assert_eq!(report.stale_same, 0, "stale reads on the writing instance");
     if strict {
-        assert_eq!(report.stale_other, 0, "stale reads in strict mode");
+        assert_eq!(report.stale_other_instance, 0, "stale reads in strict mode");
     }
     assert!(
-        report.longest_other <= OTHER_INSTANCE_BOUND,
-        "the other instance missed a write for {:?}",
-        report.longest_other
+        report.longest_stale_ms <= OTHER_INSTANCE_BOUND.as_secs_f64() * 1e3,
+        "the other instance missed a write for {} ms",
+        report.longest_stale_ms
     );
-    assert!(report.inversions.is_empty(), "{:#?}", report.inversions);
+    assert!(inversions.is_empty(), "{inversions:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -19,7 +19,7 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     let tz = settings.timezone()?;
     let spec = args.data.spec(tz);
     let mut seed_rows_per_sec = None;
-    let database_url = if args.url.is_some() {
+    let database_url = if !args.url.is_empty() {
         settings.database.url.expose().to_owned()
     } else {
         let url = data_set_url(&settings, &spec)?;
@@ -27,7 +27,7 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
         url
     };
     let plan = Plan {
-        url: args.url.clone(),
+        urls: args.url.clone(),
         database_url: database_url.clone(),
         redis_url: args.redis_url.clone(),
         connections: args.connections.max(1),
@@ -76,6 +76,20 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
         println!(
             "dashboard: an L1 hit serves {:.0}× the throughput of a cold computation",
             hit / cold
+        );
+    }
+    for checked in results.iter().filter_map(|r| r.freshness.as_ref()) {
+        let report = &checked.report;
+        println!(
+            "freshness: {} reads, {} writes; stale reads on the writing instance {}, on the other \
+             {} (longest {:.1} ms); lost writes {}; failed requests {}",
+            report.reads,
+            report.writes,
+            report.stale_same_instance,
+            report.stale_other_instance,
+            report.longest_stale_ms,
+            checked.lost_writes,
+            report.failed
         );
     }
     if let Some(rows) = seed_rows_per_sec {

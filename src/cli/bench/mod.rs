@@ -14,9 +14,10 @@ pub use measure::run;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Target a running server instead of starting one (its data is its own).
+    /// Target a running server instead of starting one (its data is its
+    /// own); give it twice (`--url A --url B`) for the freshness scenario.
     #[arg(long)]
-    pub url: Option<String>,
+    pub url: Vec<String>,
     /// Redis for the `dashboard-l2` scenario and the cached ones.
     #[arg(long)]
     pub redis_url: Option<String>,
@@ -34,7 +35,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 2.0)]
     pub warmup: f64,
     /// Comma-separated subset of: baseline, dashboard-hit, dashboard-l2,
-    /// dashboard-cold, reports-cold, write-mix.
+    /// dashboard-cold, reports-cold, write-mix, freshness.
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Option<Vec<String>>,
     /// Where to write the JSON results.
