@@ -65,7 +65,7 @@ async fn prepared(spec: &SeedSpec, postgres: Option<&str>) -> Database {
             let admin = Database::connect(&settings(format!("{base}postgres")))
                 .await
                 .expect("server");
-            let exists: Option<i32> = match admin.reader().pool() {
+            let exists: Option<i32> = match mfuko::db::testing::reader_pool(&admin) {
                 mfuko::db::Pool::Postgres(pool) => {
                     sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
                         .bind(&name)
@@ -76,7 +76,7 @@ async fn prepared(spec: &SeedSpec, postgres: Option<&str>) -> Database {
                 mfuko::db::Pool::Sqlite(_) => unreachable!("a PostgreSQL URL"),
             };
             if exists.is_none()
-                && let mfuko::db::Pool::Postgres(pool) = admin.writer().pool()
+                && let mfuko::db::Pool::Postgres(pool) = mfuko::db::testing::writer_pool(&admin)
             {
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(pool)

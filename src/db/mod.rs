@@ -21,6 +21,7 @@ pub mod payments;
 pub mod properties;
 pub mod reports;
 pub mod tenants;
+pub mod testing;
 pub mod tokens;
 pub mod units;
 pub mod users;
@@ -108,7 +109,7 @@ impl Writer {
         })
     }
 
-    pub fn pool(&self) -> &Pool {
+    pub(crate) fn pool(&self) -> &Pool {
         &self.0
     }
 }
@@ -127,7 +128,7 @@ impl WriteTx {
 }
 
 impl Reader {
-    pub fn pool(&self) -> &Pool {
+    pub(crate) fn pool(&self) -> &Pool {
         &self.0
     }
 }

@@ -73,17 +73,18 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(30),
         ))
         .layer(
-            // The span names the route template, never the raw URI: query
-            // strings may carry secrets (the M-Pesa callback's).
+            // Request spans for debugging (the access line itself is
+            // `ops::record`'s, at INFO). The span names the route template,
+            // never the raw URI: query strings may carry secrets.
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {
                     let route = request
                         .extensions()
                         .get::<MatchedPath>()
                         .map_or("unmatched", MatchedPath::as_str);
-                    tracing::info_span!("request", method = %request.method(), route)
+                    tracing::debug_span!("request", method = %request.method(), route)
                 })
-                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG))
                 // A 500 is logged once, with its cause, by `AppError`.
                 .on_failure(()),
         )

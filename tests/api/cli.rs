@@ -85,7 +85,7 @@ async fn dump(url: &str) -> Dump {
         .expect("connects");
     macro_rules! rows {
         ($sql:literal) => {
-            match db.reader().pool() {
+            match mfuko::db::testing::reader_pool(&db) {
                 Pool::Sqlite(p) => sqlx::query_as($sql).fetch_all(p).await,
                 Pool::Postgres(p) => sqlx::query_as($sql).fetch_all(p).await,
             }

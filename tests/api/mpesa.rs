@@ -52,7 +52,7 @@ async fn confirm_with(app: &TestApp, secret: Option<&str>, body: &Value) -> Repl
 /// There is no API for a landlord's paybill shortcode yet: set it in the database.
 async fn set_mpesa_shortcode(app: &TestApp, landlord: i64, shortcode: &str) {
     let sql = "UPDATE users SET mpesa_shortcode = $1 WHERE id = $2";
-    let done = match app.db.writer().pool() {
+    let done = match mfuko::db::testing::writer_pool(&app.db) {
         Pool::Sqlite(pool) => sqlx::query(sql)
             .bind(shortcode)
             .bind(landlord)

@@ -106,7 +106,7 @@ type PaymentTuple = (
 pub async fn load(db: &Database, landlord_id: i64) -> Rows {
     macro_rules! rows {
         ($sql:literal) => {
-            match db.reader().pool() {
+            match mfuko::db::testing::reader_pool(db) {
                 Pool::Sqlite(p) => sqlx::query_as($sql).bind(landlord_id).fetch_all(p).await,
                 Pool::Postgres(p) => sqlx::query_as($sql).bind(landlord_id).fetch_all(p).await,
             }
