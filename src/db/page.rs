@@ -10,8 +10,22 @@ pub const MAX_LIMIT: i64 = 200;
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
 pub struct PageRequest {
+    /// 1–[`MAX_LIMIT`]; anything else is refused when the query is read.
+    #[serde(default, deserialize_with = "limit")]
     pub limit: Option<i64>,
     pub after: Option<Id>,
+}
+
+/// `?limit=` within 1–[`MAX_LIMIT`], or a clear error (never silently clamped).
+fn limit<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    let value = i64::deserialize(deserializer)?;
+    if (1..=MAX_LIMIT).contains(&value) {
+        Ok(Some(value))
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "limit must be between 1 and {MAX_LIMIT}, got {value}"
+        )))
+    }
 }
 
 impl PageRequest {

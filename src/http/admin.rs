@@ -71,8 +71,17 @@ async fn cache_clear(
     let request: ClearRequest = if body.iter().all(u8::is_ascii_whitespace) {
         ClearRequest::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|err| AppError::validation(ErrorCode::InvalidBody, err.to_string()))?
+        serde_json::from_slice(&body).map_err(|err| {
+            use serde_json::error::Category;
+            match err.classify() {
+                // Broken JSON is a 400, as on every route; valid JSON with
+                // wrong fields or values is a 422.
+                Category::Syntax | Category::Eof | Category::Io => {
+                    AppError::bad_request(ErrorCode::MalformedJson, err.to_string())
+                }
+                Category::Data => AppError::validation(ErrorCode::InvalidBody, err.to_string()),
+            }
+        })?
     };
     let cleared = match (request.pattern, request.landlord_id) {
         (Some(_), Some(_)) => {

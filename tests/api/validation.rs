@@ -400,6 +400,11 @@ async fn bad_query_parameters_are_422_invalid_query(app: TestApp) {
         "/api/v1/tenants?status=evicted",
         "/api/v1/tenants?status=Active",
         "/api/v1/tenants?limit=ten",
+        "/api/v1/tenants?limit=0",
+        "/api/v1/tenants?limit=-5",
+        "/api/v1/tenants?limit=201",
+        "/api/v1/properties?limit=0",
+        "/api/v1/payments?limit=1000",
         "/api/v1/tenants?after=first",
         "/api/v1/leases?status=paused",
         "/api/v1/payments?status=settled",
@@ -412,6 +417,10 @@ async fn bad_query_parameters_are_422_invalid_query(app: TestApp) {
             "invalid_query",
             path,
         );
+    }
+    // The bounds themselves are fine.
+    for path in ["/api/v1/tenants?limit=1", "/api/v1/tenants?limit=200"] {
+        assert_eq!(app.get(path, &token).await.status, StatusCode::OK, "{path}");
     }
 }
 
