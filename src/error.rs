@@ -39,6 +39,8 @@ error_codes! {
     UnreadableBody => "unreadable_body",
     /// 400: a path parameter is not what the route expects (e.g. not an id).
     InvalidPath => "invalid_path",
+    /// 413: the request body is larger than the API accepts.
+    PayloadTooLarge => "payload_too_large",
     /// 400: a JSON body was sent without `Content-Type: application/json`.
     ExpectedJson => "expected_json",
     /// 401: no bearer token, or one that is unknown, expired or revoked.
@@ -150,6 +152,8 @@ pub enum AppError {
     Validation { code: ErrorCode, message: String },
     #[error("this route does not accept that method")]
     MethodNotAllowed,
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
     #[error("{0}")]
     Unavailable(&'static str),
     #[error("internal error")]
@@ -190,6 +194,7 @@ impl AppError {
             Self::Conflict { code, message } => Self::conflict(*code, message.clone()),
             Self::Validation { code, message } => Self::validation(*code, message.clone()),
             Self::MethodNotAllowed => Self::MethodNotAllowed,
+            Self::PayloadTooLarge(limit) => Self::PayloadTooLarge(*limit),
             Self::Unavailable(message) => Self::Unavailable(message),
             Self::Internal(cause) => Self::Internal(anyhow::anyhow!("{cause:#}")),
         }
@@ -213,6 +218,7 @@ impl AppError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -228,6 +234,7 @@ impl AppError {
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }

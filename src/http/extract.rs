@@ -5,6 +5,7 @@ use axum::extract::{
     FromRequest, FromRequestParts,
     rejection::{JsonRejection, PathRejection, QueryRejection},
 };
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -41,6 +42,10 @@ impl From<JsonRejection> for AppError {
                 ErrorCode::ExpectedJson,
                 "send a JSON body with Content-Type: application/json",
             ),
+            // A body without a length that grew past the limit while read.
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                AppError::PayloadTooLarge(super::MAX_BODY_BYTES)
+            }
             other => AppError::bad_request(ErrorCode::UnreadableBody, other.body_text()),
         }
     }

@@ -17,6 +17,7 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
+    extract::DefaultBodyLimit,
     extract::MatchedPath,
     http::{Request, StatusCode},
 };
@@ -33,6 +34,14 @@ use crate::config::Settings;
 use crate::db::Database;
 use crate::error::AppError;
 use crate::write::WritePath;
+
+/// The largest request body accepted (API bodies are a few hundred bytes;
+/// an M-Pesa confirmation about one kilobyte).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How much of an oversized body is read (and dropped) before the 413, so
+/// the client gets the answer; past this the connection is simply closed.
+pub const DRAIN_BYTES: usize = 32 * 1024 * 1024;
 
 /// Shared by every handler; cheap to clone (pools and settings are shared).
 #[derive(Clone)]
@@ -68,6 +77,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { AppError::NotFound("route") })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .route_layer(axum::middleware::from_fn(ops::record))
+        .layer(axum::middleware::from_fn(ops::limit_body))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(30),

@@ -5,14 +5,20 @@ use std::time::Instant;
 use axum::{
     Router,
     extract::{MatchedPath, Request, State},
-    http::{StatusCode, header::CONTENT_TYPE},
+    http::{
+        StatusCode,
+        header::{CONTENT_LENGTH, CONTENT_TYPE},
+    },
     middleware::Next,
     response::{IntoResponse, Response},
     routing::get,
 };
 use serde_json::{Value, json};
 
-use crate::http::{AppState, extract::Json};
+use futures_util::StreamExt;
+
+use crate::error::AppError;
+use crate::http::{AppState, DRAIN_BYTES, MAX_BODY_BYTES, extract::Json};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -103,4 +109,28 @@ pub async fn record(request: Request, next: Next) -> Response {
     metrics::histogram!("mfuko_http_request_duration_seconds", "method" => method, "route" => route)
         .record(elapsed.as_secs_f64());
     response
+}
+
+/// Middleware: a body announced (`Content-Length`) as larger than
+/// [`MAX_BODY_BYTES`] is answered 413 in the API's error shape. The body is
+/// read and dropped first (up to [`DRAIN_BYTES`]), so a client still sending
+/// receives the answer instead of a reset connection.
+pub async fn limit_body(request: Request, next: Next) -> Response {
+    let announced = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if announced.is_none_or(|length| length <= MAX_BODY_BYTES as u64) {
+        return next.run(request).await;
+    }
+    let mut body = request.into_body().into_data_stream();
+    let mut drained = 0;
+    while drained <= DRAIN_BYTES {
+        match body.next().await {
+            Some(Ok(chunk)) => drained += chunk.len(),
+            _ => break,
+        }
+    }
+    AppError::PayloadTooLarge(MAX_BODY_BYTES).into_response()
 }

@@ -59,6 +59,21 @@ async fn a_body_without_a_json_content_type_is_a_400(app: TestApp) {
         "text/plain",
     );
     assert!(app.list("/api/v1/properties", &token).await.is_empty());
+    // Routes that read raw bytes (the admin clear, the M-Pesa callback) too.
+    let admin = app.admin("ops@mfuko.local").await;
+    let request = app
+        .client
+        .post(app.url("/api/v1/admin/cache/clear"))
+        .bearer_auth(&admin)
+        .header(CONTENT_TYPE, "application/json")
+        .body(" ".repeat(1024 * 1024));
+    let reply = app.send(request).await;
+    assert_refused(
+        &reply,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "admin clear",
+    );
 }
 
 async fn wrong_types_unknown_values_and_unknown_fields_are_422_invalid_body(app: TestApp) {
@@ -424,6 +439,29 @@ async fn bad_query_parameters_are_422_invalid_query(app: TestApp) {
     }
 }
 
+/// An oversized body is a 413 in the API's error shape, answered (not a reset
+/// connection) even while the client is still sending, and writes nothing.
+async fn an_oversized_body_is_a_413(app: TestApp) {
+    let (_, token) = app.landlord("kerubo@example.co.ke").await;
+    for size in [100 * 1024, 10 * 1024 * 1024] {
+        let address = "x".repeat(size);
+        let body = json!({ "name": "Big", "phone": "+254712345678", "address": address });
+        let request = app
+            .client
+            .post(app.url("/api/v1/properties"))
+            .bearer_auth(&token)
+            .json(&body);
+        let reply = app.send(request).await;
+        assert_refused(
+            &reply,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            &format!("{size} bytes"),
+        );
+    }
+    assert!(app.list("/api/v1/properties", &token).await.is_empty());
+}
+
 crate::on_both_databases!(
     malformed_json_is_a_400_and_creates_nothing,
     a_body_without_a_json_content_type_is_a_400,
@@ -437,4 +475,5 @@ crate::on_both_databases!(
     path_ids_must_be_numbers,
     unknown_routes_are_404_not_found,
     bad_query_parameters_are_422_invalid_query,
+    an_oversized_body_is_a_413,
 );
