@@ -77,6 +77,8 @@ error_codes! {
     InvalidQuery => "invalid_query",
     /// 422: a required text is empty.
     Required => "required",
+    /// 422: a text contains control characters (NUL, line breaks, escapes).
+    InvalidText => "invalid_text",
     /// 422: a text is longer than allowed.
     TooLong => "too_long",
     /// 422: a value breaks a database rule (out of range).

@@ -51,8 +51,8 @@ pub struct UpdateUnit {
 pub async fn create(path: &WritePath, landlord: Id, input: CreateProperty) -> AppResult<Property> {
     let fields = PropertyFields {
         name: validate::text("name", &input.name, 200)?,
-        address: input.address.trim().to_owned(),
-        county: input.county.trim().to_owned(),
+        address: validate::optional_text("address", Some(&input.address), 500)?.unwrap_or_default(),
+        county: validate::optional_text("county", Some(&input.county), 100)?.unwrap_or_default(),
     };
     path.run_for(landlord, &[Data::Properties], async |write| {
         Ok(properties::insert(write.tx(), landlord, &fields).await?)
@@ -71,8 +71,16 @@ pub async fn update(
             .name
             .map(|name| validate::text("name", &name, 200))
             .transpose()?,
-        address: input.address.map(|a| a.trim().to_owned()),
-        county: input.county.map(|c| c.trim().to_owned()),
+        address: input
+            .address
+            .map(|address| validate::optional_text("address", Some(&address), 500))
+            .transpose()?
+            .map(Option::unwrap_or_default),
+        county: input
+            .county
+            .map(|county| validate::optional_text("county", Some(&county), 100))
+            .transpose()?
+            .map(Option::unwrap_or_default),
     };
     path.run_for(landlord, &[Data::Properties], async |write| {
         properties::update(write.tx(), landlord, id, &patch)

@@ -4,13 +4,20 @@
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::Money;
 
-/// Trimmed, non-empty text of at most `max` characters.
+/// Trimmed, non-empty text of at most `max` characters, without control
+/// characters (NUL, newlines, escapes): the same answer on every engine.
 pub fn text(field: &'static str, value: &str, max: usize) -> AppResult<String> {
     let value = value.trim();
     if value.is_empty() {
         return Err(AppError::validation(
             ErrorCode::Required,
             format!("{field} must not be empty"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(AppError::validation(
+            ErrorCode::InvalidText,
+            format!("{field} must not contain control characters"),
         ));
     }
     if value.chars().count() > max {
@@ -122,6 +129,14 @@ mod tests {
         assert_eq!(
             text("name", "   ", 20).map_err(|e| e.code()).err(),
             Some(ErrorCode::Required)
+        );
+        assert_eq!(
+            text("name", "a\u{0}b", 20).map_err(|e| e.code()).err(),
+            Some(ErrorCode::InvalidText)
+        );
+        assert_eq!(
+            text("name", "line\nbreak", 20).map_err(|e| e.code()).err(),
+            Some(ErrorCode::InvalidText)
         );
         assert_eq!(
             text("name", "abcdef", 5).map_err(|e| e.code()).err(),

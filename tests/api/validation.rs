@@ -462,6 +462,46 @@ async fn an_oversized_body_is_a_413(app: TestApp) {
     assert!(app.list("/api/v1/properties", &token).await.is_empty());
 }
 
+/// Text is trimmed, bounded and free of control characters, with the same
+/// answer on both engines (PostgreSQL cannot even store a NUL).
+async fn text_with_control_characters_or_past_its_bound_is_refused(app: TestApp) {
+    let (_, token) = app.landlord("akinyi@example.co.ke").await;
+    for (body, code) in [
+        (json!({ "name": "Kilimani\u{0}Heights" }), "invalid_text"),
+        (json!({ "name": "Kilimani\nHeights" }), "invalid_text"),
+        (json!({ "name": "\u{1b}[31mred" }), "invalid_text"),
+        (
+            json!({ "name": "Ok", "address": "x".repeat(501) }),
+            "too_long",
+        ),
+        (
+            json!({ "name": "Ok", "county": "x".repeat(101) }),
+            "too_long",
+        ),
+        (json!({ "name": "x".repeat(201) }), "too_long"),
+    ] {
+        let reply = app.post("/api/v1/properties", &token, body.clone()).await;
+        assert_refused(
+            &reply,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            &body.to_string(),
+        );
+    }
+    assert!(app.list("/api/v1/properties", &token).await.is_empty());
+    let at_the_bound = json!({ "name": "  Ok  ", "address": "x".repeat(500), "county": "Nairobi" });
+    let property = app.create("/api/v1/properties", &token, at_the_bound).await;
+    assert_eq!(property["name"], "Ok");
+    let tenant = json!({ "name": "Wanjiru\u{7}", "phone": "+254712345678" });
+    let reply = app.post("/api/v1/tenants", &token, tenant).await;
+    assert_refused(
+        &reply,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_text",
+        "tenant name",
+    );
+}
+
 crate::on_both_databases!(
     malformed_json_is_a_400_and_creates_nothing,
     a_body_without_a_json_content_type_is_a_400,
@@ -476,4 +516,5 @@ crate::on_both_databases!(
     unknown_routes_are_404_not_found,
     bad_query_parameters_are_422_invalid_query,
     an_oversized_body_is_a_413,
+    text_with_control_characters_or_past_its_bound_is_refused,
 );
