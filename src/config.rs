@@ -34,6 +34,10 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     /// How long in-flight requests get to finish after SIGINT/SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// Origins a browser may call the API from (`https://app.example.com`);
+    /// none by default: only same-origin pages (the web app) can.
+    #[serde(deserialize_with = "list")]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// Pool settings use the seed's names: `pool_size` → min connections,
@@ -144,6 +148,7 @@ impl Default for ServerSettings {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             shutdown_grace_secs: 10,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -290,6 +295,12 @@ impl fmt::Debug for Secret {
 
 /// Accepts `READ_REPLICA_URLS=a,b` from the environment as well as a TOML list.
 fn comma_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Secret>, D::Error> {
+    Ok(list(deserializer)?.into_iter().map(Secret).collect())
+}
+
+/// A list from TOML (`["a", "b"]`) or from the environment (`a,b`); blank
+/// items dropped.
+fn list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum ListOrString {
@@ -304,7 +315,6 @@ fn comma_separated<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Sec
         .into_iter()
         .map(|item| item.trim().to_owned())
         .filter(|item| !item.is_empty())
-        .map(Secret)
         .collect())
 }
 

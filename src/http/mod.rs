@@ -19,11 +19,15 @@ use axum::{
     Router,
     extract::DefaultBodyLimit,
     extract::MatchedPath,
-    http::{Request, StatusCode},
+    http::{
+        HeaderName, HeaderValue, Request, StatusCode,
+        header::{AUTHORIZATION, CONTENT_TYPE, ETAG, IF_NONE_MATCH},
+    },
 };
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
 use tower_http::{
+    cors::{AllowMethods, AllowOrigin, CorsLayer},
     timeout::TimeoutLayer,
     trace::{DefaultOnResponse, TraceLayer},
 };
@@ -59,6 +63,31 @@ impl AppState {
     pub fn today(&self) -> NaiveDate {
         Utc::now().with_timezone(&self.tz).date_naive()
     }
+}
+
+/// One CORS policy: the configured origins may call the API with a bearer
+/// token (any method, `Authorization` and `Content-Type` headers); others get
+/// no CORS headers, so browsers refuse them. Preflights (`OPTIONS`) are
+/// answered by this layer.
+fn cors(settings: &Settings) -> CorsLayer {
+    let origins: Vec<HeaderValue> = settings
+        .server
+        .cors_allowed_origins
+        .iter()
+        .filter_map(|origin| match HeaderValue::from_str(origin) {
+            Ok(value) => Some(value),
+            Err(_) => {
+                tracing::warn!(origin = ?origin, "ignoring an invalid CORS origin");
+                None
+            }
+        })
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods(AllowMethods::mirror_request())
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE, IF_NONE_MATCH])
+        .expose_headers([ETAG, HeaderName::from_static("x-cache")])
+        .max_age(Duration::from_secs(600))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -99,5 +128,6 @@ pub fn router(state: AppState) -> Router {
                 // A 500 is logged once, with its cause, by `AppError`.
                 .on_failure(()),
         )
+        .layer(cors(&state.settings))
         .with_state(state)
 }

@@ -518,3 +518,75 @@ crate::on_both_databases!(
     an_oversized_body_is_a_413,
     text_with_control_characters_or_past_its_bound_is_refused,
 );
+
+/// One CORS policy: a configured origin gets the CORS headers (preflight and
+/// actual request); any other origin gets none, so browsers refuse it; by
+/// default no origin is allowed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_lets_only_the_configured_origins_in() {
+    let (url, dir) = crate::helpers::fresh_database(crate::helpers::Backend::Sqlite)
+        .await
+        .expect("sqlite");
+    let mut settings = crate::helpers::test_settings(&url);
+    settings.server.cors_allowed_origins = vec!["https://app.example.com".to_owned()];
+    let app = crate::helpers::spawn_app_with(settings, dir).await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/properties"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("https://app.example.com")
+        .await
+        .expect("preflight");
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    let headers = allowed.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let allowed_headers = headers["access-control-allow-headers"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        allowed_headers.contains("authorization"),
+        "{allowed_headers}"
+    );
+
+    let other = preflight("https://evil.example").await.expect("preflight");
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    let (_, token) = app.landlord("cors@example.co.ke").await;
+    let read = app
+        .client
+        .get(app.url("/api/v1/properties"))
+        .bearer_auth(&token)
+        .header("origin", "https://app.example.com")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(read.status(), StatusCode::OK);
+    assert_eq!(
+        read.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+
+    // The default: no origin at all.
+    let plain = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite)
+        .await
+        .expect("sqlite");
+    let reply = plain
+        .client
+        .request(reqwest::Method::OPTIONS, plain.url("/api/v1/properties"))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .expect("preflight");
+    assert!(reply.headers().get("access-control-allow-origin").is_none());
+}
