@@ -6,15 +6,16 @@ use serde::Serialize;
 use crate::config::CacheSettings;
 
 /// What a write can touch. Each landlord has a generation per kind; a view's
-/// key carries the generations of the kinds it depends on.
+/// key carries the generations of the kinds it depends on. The numbers are
+/// stored (the database's generation rows, announcements): never renumber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Data {
-    Properties,
-    Units,
-    Tenants,
-    Leases,
-    Charges,
-    Payments,
+    Properties = 0,
+    Units = 1,
+    Tenants = 2,
+    Leases = 3,
+    Charges = 4,
+    Payments = 5,
 }
 
 impl Data {
@@ -37,21 +38,13 @@ impl Data {
         Data::ALL.get(index).copied()
     }
 
-    /// The kind's number in the database's generation table (stable: it is
-    /// stored).
+    /// The kind's number as the database's generation table stores it.
     pub fn code(self) -> i16 {
-        match self {
-            Data::Properties => 0,
-            Data::Units => 1,
-            Data::Tenants => 2,
-            Data::Leases => 3,
-            Data::Charges => 4,
-            Data::Payments => 5,
-        }
+        self as i16
     }
 
     pub fn from_code(code: i16) -> Option<Data> {
-        Data::ALL.into_iter().find(|data| data.code() == code)
+        usize::try_from(code).ok().and_then(Data::from_index)
     }
 }
 
