@@ -13,6 +13,8 @@ use figment::{
 };
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::types::Money;
+
 /// The whole configuration of one `mfuko` process.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -23,6 +25,7 @@ pub struct Settings {
     pub cache: CacheSettings,
     pub auth: AuthSettings,
     pub mpesa: MpesaSettings,
+    pub money: MoneySettings,
     pub log: LogSettings,
     /// IANA time zone that decides what "today" and "this month" mean.
     pub timezone: String,
@@ -102,6 +105,49 @@ pub struct CacheSettings {
 pub struct AuthSettings {
     /// Lifetime of a bearer token issued at login.
     pub token_ttl_hours: i64,
+    /// Failed logins allowed per account, and per client address, within
+    /// `lockout_window_secs`; past it, logins answer 429 until the window ends.
+    pub max_failed_logins: u32,
+    pub lockout_window_secs: u64,
+    /// Password hashes computed at once (each takes ~19 MiB for ~50 ms);
+    /// 0 = one per CPU core. Further logins queue.
+    pub hashing_concurrency: usize,
+}
+
+/// Bounds on amounts (manual payments, charges, rents, deposits).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MoneySettings {
+    /// The largest amount accepted, in whole shillings (at most
+    /// 1,000,000,000, the database's ceiling). An M-Pesa confirmation above it
+    /// is stored as `held`, outside every sum.
+    pub max_amount_kes: i64,
+}
+
+impl MoneySettings {
+    /// The configured maximum as [`Money`], checked against the ceiling.
+    pub fn max_amount(&self) -> anyhow::Result<Money> {
+        let max = self
+            .max_amount_kes
+            .checked_mul(100)
+            .map(Money)
+            .filter(|max| max.is_positive() && *max <= Money::CEILING);
+        max.ok_or_else(|| {
+            anyhow::anyhow!(
+                "money.max_amount_kes must be between 1 and {}, got {}",
+                Money::CEILING.minor() / 100,
+                self.max_amount_kes
+            )
+        })
+    }
+}
+
+impl Default for MoneySettings {
+    fn default() -> Self {
+        Self {
+            max_amount_kes: 10_000_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -137,6 +183,7 @@ impl Default for Settings {
             cache: CacheSettings::default(),
             auth: AuthSettings::default(),
             mpesa: MpesaSettings::default(),
+            money: MoneySettings::default(),
             log: LogSettings::default(),
             timezone: "Africa/Nairobi".into(),
         }
@@ -195,6 +242,9 @@ impl Default for AuthSettings {
     fn default() -> Self {
         Self {
             token_ttl_hours: 24 * 30,
+            max_failed_logins: 10,
+            lockout_window_secs: 15 * 60,
+            hashing_concurrency: 0,
         }
     }
 }

@@ -4,7 +4,10 @@
 
 use axum::{
     Json,
-    http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE},
+    http::{
+        HeaderValue, StatusCode,
+        header::{RETRY_AFTER, WWW_AUTHENTICATE},
+    },
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
@@ -63,6 +66,10 @@ error_codes! {
     DuplicateCharge => "duplicate_charge",
     /// 409: a payment with this method and reference exists.
     DuplicateReference => "duplicate_reference",
+    /// 409: the M-Pesa shortcode is registered (by this or another landlord).
+    ShortcodeTaken => "shortcode_taken",
+    /// 409: the payment is allocated to a lease already.
+    AlreadyAllocated => "already_allocated",
     /// 409: the unit already has an active lease.
     UnitOccupied => "unit_occupied",
     /// 409: the record is still referred to (e.g. a property with units).
@@ -85,9 +92,11 @@ error_codes! {
     InvalidValue => "invalid_value",
     /// 422: a referenced record does not exist.
     InvalidReference => "invalid_reference",
-    /// 422: an amount is zero, negative or not a number of minor units.
+    /// 422: an amount is not a number of minor units (an M-Pesa `TransAmount` that is not a decimal).
     InvalidAmount => "invalid_amount",
-    /// 422: a date is not `YYYY-MM-DD`.
+    /// 422: an amount is below one cent or above the configured maximum (`money.max_amount_kes`).
+    AmountOutOfRange => "amount_out_of_range",
+    /// 422: a date is not exactly `YYYY-MM-DD`, or falls outside 2000-01-01..2099-12-31.
     InvalidDate => "invalid_date",
     /// 422: `from` is after `to`, or an end date is before a start date.
     InvalidDateRange => "invalid_date_range",
@@ -115,10 +124,14 @@ error_codes! {
     InvalidTransId => "invalid_trans_id",
     /// 422: an M-Pesa TransTime is not `YYYYMMDDHHmmss`.
     InvalidTransTime => "invalid_trans_time",
+    /// 422: an M-Pesa shortcode is not 5–7 digits.
+    InvalidShortcode => "invalid_shortcode",
     /// 422: an admin must say which landlord they act for (`?landlord_id=`).
     LandlordIdRequired => "landlord_id_required",
     /// 422: a cache-clear pattern is empty or malformed.
     InvalidPattern => "invalid_pattern",
+    /// 429: too many failed logins for this account or address; see `Retry-After`.
+    TooManyAttempts => "too_many_attempts",
     /// 503: the database is busy, or a feature is not configured.
     Unavailable => "unavailable",
     /// 500: something failed inside; the cause is logged, not sent.
@@ -150,6 +163,9 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// Failed logins are locked out for this many more seconds.
+    #[error("too many failed logins; retry in {0} seconds")]
+    TooManyAttempts(u64),
     #[error("{0}")]
     Unavailable(&'static str),
     #[error("internal error")]
@@ -191,6 +207,7 @@ impl AppError {
             Self::Validation { code, message } => Self::validation(*code, message.clone()),
             Self::MethodNotAllowed => Self::MethodNotAllowed,
             Self::PayloadTooLarge(limit) => Self::PayloadTooLarge(*limit),
+            Self::TooManyAttempts(secs) => Self::TooManyAttempts(*secs),
             Self::Unavailable(message) => Self::Unavailable(message),
             Self::Internal(cause) => Self::Internal(anyhow::anyhow!("{cause:#}")),
         }
@@ -215,6 +232,7 @@ impl AppError {
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -231,6 +249,7 @@ impl AppError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            Self::TooManyAttempts(_) => ErrorCode::TooManyAttempts,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
@@ -279,6 +298,11 @@ impl IntoResponse for AppError {
             response
                 .headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Self::TooManyAttempts(secs) = self {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -47,7 +47,11 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", settings.server.bind))?;
         let state = AppState {
-            writes: WritePath::new(db.writer().clone(), cache.clone()),
+            writes: WritePath::new(
+                db.writer().clone(),
+                cache.clone(),
+                settings.money.max_amount()?,
+            ),
             db,
             cache,
             settings: Arc::new(settings),

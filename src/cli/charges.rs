@@ -30,7 +30,7 @@ pub async fn run(settings: Settings, command: ChargesCommand) -> anyhow::Result<
         .as_ref()
         .map(|url| url.expose().to_owned());
     let cache = crate::cache::Cache::connect(settings.cache.clone(), redis_url.as_deref()).await?;
-    let path = WritePath::new(db.writer().clone(), cache);
+    let path = WritePath::new(db.writer().clone(), cache, settings.money.max_amount()?);
     let summary = charges::run(&path, None, period)
         .await
         .map_err(|err| anyhow::anyhow!("charge run failed: {}", err.cause()))?;

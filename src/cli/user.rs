@@ -95,7 +95,11 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
         password_hash: &password_hash,
     };
     // Users are no landlord's cached data: the write touches no view.
-    let path = WritePath::new(db.writer().clone(), Cache::new(settings.cache.clone()));
+    let path = WritePath::new(
+        db.writer().clone(),
+        Cache::new(settings.cache.clone()),
+        settings.money.max_amount()?,
+    );
     let user = path
         .run(async |write| {
             users::insert(write.tx(), &new_user)

@@ -9,14 +9,17 @@
 pub enum Constraint {
     /// A label is unique within its property.
     UnitLabel,
-    /// Account references are unique (they are M-Pesa account numbers).
+    /// Account references are unique per landlord (they are the account
+    /// numbers tenants type into M-Pesa for that landlord's paybill).
     LeaseAccountRef,
     /// At most one active lease per unit.
     OneActiveLeasePerUnit,
     /// One rent charge per lease and period.
     OneRentPerPeriod,
-    /// One payment per method and reference (M-Pesa TransID, bank reference).
+    /// A landlord uses a payment reference once per method.
     PaymentReference,
+    /// An M-Pesa shortcode belongs to one landlord.
+    Shortcode,
     /// One user per email.
     UserEmail,
 }
@@ -26,10 +29,11 @@ impl Constraint {
     fn postgres_name(self) -> &'static str {
         match self {
             Constraint::UnitLabel => "units_property_id_label_key",
-            Constraint::LeaseAccountRef => "leases_account_ref_key",
+            Constraint::LeaseAccountRef => "leases_account_ref_per_landlord",
             Constraint::OneActiveLeasePerUnit => "leases_one_active_per_unit",
             Constraint::OneRentPerPeriod => "charges_one_rent_per_period",
-            Constraint::PaymentReference => "payments_method_reference",
+            Constraint::PaymentReference => "payments_reference_per_landlord",
+            Constraint::Shortcode => "mpesa_shortcodes_pkey",
             Constraint::UserEmail => "users_email_key",
         }
     }
@@ -38,10 +42,13 @@ impl Constraint {
     fn sqlite_columns(self) -> &'static str {
         match self {
             Constraint::UnitLabel => "units.property_id, units.label",
-            Constraint::LeaseAccountRef => "leases.account_ref",
+            Constraint::LeaseAccountRef => "leases.landlord_id, leases.account_ref",
             Constraint::OneActiveLeasePerUnit => "leases.unit_id",
             Constraint::OneRentPerPeriod => "charges.lease_id, charges.period",
-            Constraint::PaymentReference => "payments.method, payments.reference",
+            Constraint::PaymentReference => {
+                "payments.landlord_id, payments.method, payments.reference"
+            }
+            Constraint::Shortcode => "mpesa_shortcodes.shortcode",
             Constraint::UserEmail => "users.email",
         }
     }

@@ -180,14 +180,29 @@ pub async fn list(
         .await)
 }
 
+/// The landlord's lease with this account reference (stored normalised, so
+/// pass it through `validate::account_ref`).
 pub async fn owner_of_account(
     tx: &mut WriteTx,
+    landlord: Id,
     account_ref: &str,
 ) -> sqlx::Result<Option<LeaseOwner>> {
     dispatch_tx!(tx, conn => sqlx::query_as(
-        "SELECT id, landlord_id, property_id, due_day FROM leases WHERE account_ref = $1",
+        "SELECT id, landlord_id, property_id, due_day FROM leases \
+         WHERE landlord_id = $1 AND account_ref = $2",
     )
+    .bind(landlord)
     .bind(account_ref)
+    .fetch_optional(conn)
+    .await)
+}
+
+/// Any landlord's lease (an admin allocating a payment nobody claimed).
+pub async fn owner_any(tx: &mut WriteTx, id: Id) -> sqlx::Result<Option<LeaseOwner>> {
+    dispatch_tx!(tx, conn => sqlx::query_as(
+        "SELECT id, landlord_id, property_id, due_day FROM leases WHERE id = $1",
+    )
+    .bind(id)
     .fetch_optional(conn)
     .await)
 }

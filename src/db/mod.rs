@@ -20,6 +20,7 @@ pub mod page;
 pub mod payments;
 pub mod properties;
 pub mod reports;
+pub mod shortcodes;
 pub mod tenants;
 pub mod testing;
 pub mod tokens;

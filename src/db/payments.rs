@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::db::page::PageRequest;
-use crate::db::{Reader, WriteTx, dialect, dispatch, dispatch_tx};
+use crate::db::{Reader, WriteTx, dialect, dispatch, dispatch_tx, leases::LeaseOwner};
 use crate::types::{Id, Money, PaymentMethod, PaymentStatus};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -15,8 +15,12 @@ pub struct Payment {
     pub method: PaymentMethod,
     pub status: PaymentStatus,
     pub reference: Option<String>,
+    /// Safaricom's receipt (TransID) once a C2B confirmation recorded or
+    /// confirmed this payment; `None` for payments only entered by hand.
+    pub mpesa_receipt: Option<String>,
     pub account_ref: Option<String>,
     pub payer: Option<String>,
+    pub notes: Option<String>,
     pub paid_at: DateTime<Utc>,
     pub received_at: DateTime<Utc>,
 }
@@ -31,20 +35,25 @@ pub struct NewPayment {
     pub method: PaymentMethod,
     pub status: PaymentStatus,
     pub reference: Option<String>,
+    pub mpesa_receipt: Option<String>,
     pub account_ref: Option<String>,
     pub payer: Option<String>,
+    pub notes: Option<String>,
     pub paid_at: DateTime<Utc>,
     /// `paid_at`'s calendar date in the service time zone.
     pub paid_on: NaiveDate,
     pub received_at: DateTime<Utc>,
+    /// A C2B confirmation's body as received.
+    pub raw_payload: Option<String>,
 }
 
-const COLUMNS: &str =
-    "id, lease_id, amount, method, status, reference, account_ref, payer, paid_at, received_at";
+const COLUMNS: &str = "id, lease_id, amount, method, status, reference, mpesa_receipt, \
+                       account_ref, payer, notes, paid_at, received_at";
 
 const INSERT: &str = "INSERT INTO payments (landlord_id, property_id, lease_id, amount, method, \
-                      status, reference, account_ref, payer, paid_at, paid_on, received_at) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+                      status, reference, mpesa_receipt, account_ref, payer, notes, paid_at, \
+                      paid_on, received_at, raw_payload) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 
 macro_rules! bind_new_payment {
     ($query:expr, $p:expr) => {
@@ -56,15 +65,19 @@ macro_rules! bind_new_payment {
             .bind($p.method)
             .bind($p.status)
             .bind(&$p.reference)
+            .bind(&$p.mpesa_receipt)
             .bind(&$p.account_ref)
             .bind(&$p.payer)
+            .bind(&$p.notes)
             .bind($p.paid_at)
             .bind($p.paid_on)
             .bind($p.received_at)
+            .bind(&$p.raw_payload)
     };
 }
 
-/// Inserts a payment; a reused reference for the same method is a unique violation.
+/// Inserts a payment; a reference the landlord used before for the same
+/// method is a unique violation (`Constraint::PaymentReference`).
 pub async fn insert(tx: &mut WriteTx, payment: &NewPayment) -> sqlx::Result<Payment> {
     let sql = format!("{INSERT} RETURNING {COLUMNS}");
     dispatch_tx!(tx, conn => bind_new_payment!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), payment)
@@ -72,14 +85,15 @@ pub async fn insert(tx: &mut WriteTx, payment: &NewPayment) -> sqlx::Result<Paym
         .await)
 }
 
-/// Inserts a payment unless one with the same method and reference exists;
-/// `None` means it was a duplicate and nothing was written. Safe under
-/// concurrent duplicates: the unique index decides, not a prior SELECT.
+/// Inserts a payment unless it collides with one already stored (the same
+/// M-Pesa receipt, or the same landlord's reference); `None` means nothing
+/// was written. Safe under concurrent duplicates: the unique indexes decide,
+/// not a prior SELECT.
 pub async fn insert_if_new(
     tx: &mut WriteTx,
     payment: &NewPayment,
 ) -> sqlx::Result<Option<Payment>> {
-    let sql = format!("{INSERT} ON CONFLICT (method, reference) DO NOTHING RETURNING {COLUMNS}");
+    let sql = format!("{INSERT} ON CONFLICT DO NOTHING RETURNING {COLUMNS}");
     dispatch_tx!(tx, conn => bind_new_payment!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), payment)
         .fetch_optional(conn)
         .await)
@@ -108,6 +122,116 @@ pub async fn set_status(
         .await)
 }
 
+/// Whether a C2B confirmation with this receipt (TransID) is stored.
+pub async fn receipt_exists(tx: &mut WriteTx, receipt: &str) -> sqlx::Result<bool> {
+    dispatch_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM payments WHERE mpesa_receipt = $1)",
+    )
+    .bind(receipt)
+    .fetch_one(conn)
+    .await)
+}
+
+/// The landlord's own M-Pesa payment entered by hand with this reference and
+/// not yet confirmed by a C2B receipt, locked (a receipt reconciles with it).
+pub async fn manual_mpesa_for_update(
+    tx: &mut WriteTx,
+    landlord: Id,
+    reference: &str,
+) -> sqlx::Result<Option<Payment>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM payments WHERE landlord_id = $1 AND method = 'mpesa' \
+         AND reference = $2 AND mpesa_receipt IS NULL{}",
+        dialect::for_update(tx)
+    );
+    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(landlord)
+        .bind(reference)
+        .fetch_optional(conn)
+        .await)
+}
+
+/// Marks a hand-entered payment as confirmed by M-Pesa receipt `receipt`.
+pub async fn reconcile(
+    tx: &mut WriteTx,
+    id: Id,
+    receipt: &str,
+    status: PaymentStatus,
+    raw_payload: &str,
+) -> sqlx::Result<Payment> {
+    let sql = format!(
+        "UPDATE payments SET mpesa_receipt = $2, status = $3, raw_payload = $4 WHERE id = $1 \
+         RETURNING {COLUMNS}"
+    );
+    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(receipt)
+        .bind(status)
+        .bind(raw_payload)
+        .fetch_one(conn)
+        .await)
+}
+
+/// A payment without a lease, with its landlord (`None`: nobody's shortcode).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Unallocated {
+    pub landlord_id: Option<Id>,
+    #[serde(flatten)]
+    #[sqlx(flatten)]
+    pub payment: Payment,
+}
+
+/// Gives an unallocated payment of `landlord` (any landlord's, or nobody's,
+/// when `None`: an admin) its lease, and the status it gets with it. `None`
+/// when no such payment is still unallocated.
+pub async fn allocate(
+    tx: &mut WriteTx,
+    landlord: Option<Id>,
+    id: Id,
+    lease: &LeaseOwner,
+    status: PaymentStatus,
+) -> sqlx::Result<Option<Payment>> {
+    let sql = format!(
+        "UPDATE payments SET lease_id = $3, property_id = $4, landlord_id = $5, status = $6 \
+         WHERE id = $1 AND ($2 IS NULL OR landlord_id = $2) AND lease_id IS NULL \
+         RETURNING {COLUMNS}"
+    );
+    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(landlord)
+        .bind(lease.id)
+        .bind(lease.property_id)
+        .bind(lease.landlord_id)
+        .bind(status)
+        .fetch_optional(conn)
+        .await)
+}
+
+/// Any payment with its landlord, locked (an admin's allocation).
+pub async fn get_any_for_update(tx: &mut WriteTx, id: Id) -> sqlx::Result<Option<Unallocated>> {
+    let sql = format!(
+        "SELECT landlord_id, {COLUMNS} FROM payments WHERE id = $1{}",
+        dialect::for_update(tx)
+    );
+    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await)
+}
+
+/// Every payment without a lease, across landlords (the admin's suspense list).
+pub async fn unallocated(db: &Reader, page: PageRequest) -> sqlx::Result<Vec<Unallocated>> {
+    let sql = format!(
+        "SELECT landlord_id, {COLUMNS} FROM payments WHERE lease_id IS NULL AND id > $1 \
+         ORDER BY id LIMIT $2"
+    );
+    dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(page.after_id())
+        .bind(page.fetch_limit())
+        .fetch_all(p)
+        .await)
+}
+
 pub async fn get_for_update(
     tx: &mut WriteTx,
     landlord: Id,
@@ -133,34 +257,33 @@ pub async fn get(db: &Reader, landlord: Id, id: Id) -> sqlx::Result<Option<Payme
         .await)
 }
 
+/// Which of a landlord's payments a list shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListFilter {
+    pub lease: Option<Id>,
+    pub status: Option<PaymentStatus>,
+    /// Only those without a lease (suspense).
+    pub unallocated: bool,
+}
+
 pub async fn list(
     db: &Reader,
     landlord: Id,
-    lease: Option<Id>,
-    status: Option<PaymentStatus>,
+    filter: ListFilter,
     page: PageRequest,
 ) -> sqlx::Result<Vec<Payment>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM payments WHERE landlord_id = $1 AND ($2 IS NULL OR lease_id = $2) \
-         AND ($3 IS NULL OR status = $3) AND id > $4 ORDER BY id LIMIT $5"
+         AND ($3 IS NULL OR status = $3) AND ($6 = FALSE OR lease_id IS NULL) \
+         AND id > $4 ORDER BY id LIMIT $5"
     );
     dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(landlord)
-        .bind(lease)
-        .bind(status)
+        .bind(filter.lease)
+        .bind(filter.status)
         .bind(page.after_id())
         .bind(page.fetch_limit())
+        .bind(filter.unallocated)
         .fetch_all(p)
         .await)
-}
-
-/// The landlord who registered an M-Pesa shortcode, for payments whose
-/// account reference matches no lease.
-pub async fn landlord_for_shortcode(tx: &mut WriteTx, shortcode: &str) -> sqlx::Result<Option<Id>> {
-    dispatch_tx!(tx, conn => sqlx::query_scalar(
-        "SELECT id FROM users WHERE mpesa_shortcode = $1 AND role = 'landlord'",
-    )
-    .bind(shortcode)
-    .fetch_optional(conn)
-    .await)
 }

@@ -195,7 +195,7 @@ pub async fn payment_groups(
     dispatch!(db.pool(), p => sqlx::query_as(
         "SELECT status, method, COUNT(*) AS count, CAST(SUM(amount) AS BIGINT) AS amount \
          FROM payments \
-         WHERE landlord_id = $1 AND paid_on >= $2 AND paid_on <= $3 \
+         WHERE landlord_id = $1 AND paid_on >= $2 AND paid_on <= $3 AND status <> 'held' \
            AND ($4 IS NULL OR property_id = $4) AND ($5 IS NULL OR status = $5) \
          GROUP BY status, method ORDER BY status, method",
     )
@@ -221,7 +221,7 @@ pub async fn recent_payments(
     dispatch!(db.pool(), p => sqlx::query_as(
         "SELECT id, lease_id, property_id, amount, method, status, reference, payer, paid_on \
          FROM payments \
-         WHERE landlord_id = $1 AND paid_on >= $2 AND paid_on <= $3 \
+         WHERE landlord_id = $1 AND paid_on >= $2 AND paid_on <= $3 AND status <> 'held' \
            AND ($4 IS NULL OR property_id = $4) AND ($5 IS NULL OR status = $5) \
          ORDER BY paid_on DESC, id DESC LIMIT $6",
     )

@@ -10,6 +10,7 @@ use indicatif::ProgressBar;
 
 use super::{DemoData, SeedSpec, SeedSummary, generate};
 use crate::db::{Database, WriteTx, dialect, dispatch_tx};
+use crate::types::Id;
 
 /// Rows between commits.
 const COMMIT_EVERY: u64 = 50_000;
@@ -88,7 +89,15 @@ pub async fn load(
         phone: &u.phone,
         role: u.role,
         password_hash: hashes.get(u.password),
-        mpesa_shortcode: &u.mpesa_shortcode,
+    });
+    let shortcodes: Vec<(Id, &String)> = data
+        .users
+        .iter()
+        .filter_map(|u| Some((u.id, u.mpesa_shortcode.as_ref()?)))
+        .collect();
+    insert_rows!(loader, "mpesa_shortcodes", &shortcodes, |s| {
+        shortcode: s.1,
+        landlord_id: s.0,
     });
     insert_rows!(loader, "properties", &data.properties, |p| {
         id: p.id,
@@ -148,6 +157,7 @@ pub async fn load(
         method: p.method,
         status: p.status,
         reference: &p.reference,
+        mpesa_receipt: p.mpesa_receipt(),
         account_ref: &p.account_ref,
         payer: &p.payer,
         paid_at: p.paid_at,

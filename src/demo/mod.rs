@@ -175,6 +175,17 @@ pub struct PaymentRow {
     pub received_at: DateTime<Utc>,
 }
 
+impl PaymentRow {
+    /// Safaricom's receipt: M-Pesa payments that came as C2B confirmations
+    /// (those with a typed account reference, or no landlord) carry their
+    /// TransID as one; the migration to 0004 draws the same line.
+    pub fn mpesa_receipt(&self) -> Option<&String> {
+        let c2b = self.method == PaymentMethod::Mpesa
+            && (self.account_ref.is_some() || self.landlord_id.is_none());
+        self.reference.as_ref().filter(|_| c2b)
+    }
+}
+
 /// The whole data set. Ids are explicit and dense from 1 in each table; charge
 /// and payment ids increase with time, as they would in production.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -206,7 +217,19 @@ impl DemoData {
 
     pub fn total_rows(&self) -> u64 {
         let s = self.summary();
-        s.users + s.properties + s.units + s.tenants + s.leases + s.charges + s.payments
+        let shortcodes = self
+            .users
+            .iter()
+            .filter(|u| u.mpesa_shortcode.is_some())
+            .count();
+        s.users
+            + s.properties
+            + s.units
+            + s.tenants
+            + s.leases
+            + s.charges
+            + s.payments
+            + shortcodes as u64
     }
 }
 

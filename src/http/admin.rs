@@ -4,15 +4,24 @@ use axum::{
     Router,
     body::Bytes,
     extract::State,
-    routing::{get, post},
+    routing::{get, patch, post},
 };
 use serde::{Deserialize, Serialize};
 
 use crate::cache::CacheStats;
-use crate::db::DatabaseStats;
+use crate::db::{
+    DatabaseStats,
+    page::{Page, PageRequest},
+    payments::{self, Payment, Unallocated},
+};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::http::{AppState, auth::AdminUser, extract::Json};
+use crate::http::{
+    AppState,
+    auth::AdminUser,
+    extract::{Json, Path, Query},
+};
 use crate::types::Id;
+use crate::write::payments as write;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -20,6 +29,37 @@ pub fn router() -> Router<AppState> {
         .route("/admin/cache/stats", get(cache_stats))
         .route("/admin/cache/clear", post(cache_clear))
         .route("/admin/cache/warm", post(cache_warm))
+        .route("/admin/payments/unallocated", get(unallocated_payments))
+        .route("/admin/payments/{id}", patch(allocate_payment))
+}
+
+/// Every payment without a lease, across landlords: suspense M-Pesa payments
+/// (`landlord_id` null when nobody registered the shortcode) and held ones.
+async fn unallocated_payments(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Query(page): Query<PageRequest>,
+) -> AppResult<Json<Page<Unallocated>>> {
+    let rows = payments::unallocated(state.db.reader(), page).await?;
+    Ok(Json(Page::from_rows(rows, page, |row| row.payment.id)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Allocation {
+    lease_id: Id,
+}
+
+/// Allocates any unallocated payment to a lease (of the payment's landlord,
+/// or of any landlord when nobody's shortcode received it).
+async fn allocate_payment(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(id): Path<Id>,
+    Json(body): Json<Allocation>,
+) -> AppResult<Json<Payment>> {
+    let payment = write::allocate_as_admin(&state.writes, id, body.lease_id).await?;
+    Ok(Json(payment))
 }
 
 /// Pools and their occupancy (replicas and lag join when replicas do).

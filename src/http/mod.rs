@@ -7,6 +7,7 @@ mod cached;
 mod charges;
 pub mod extract;
 mod leases;
+mod mpesa;
 mod ops;
 mod payments;
 mod properties;
@@ -99,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .merge(leases::router())
         .merge(charges::router())
         .merge(payments::router())
+        .merge(mpesa::router())
         .merge(reports::router());
     Router::new()
         .nest("/api/v1", api)

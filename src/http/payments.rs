@@ -1,14 +1,8 @@
-//! `/payments`, and the M-Pesa C2B confirmation callback.
+//! `/payments`: listing (with the suspense view), recording, status changes
+//! and allocation. M-Pesa confirmations arrive through `http::mpesa`.
 
-use axum::{
-    Router,
-    extract::State,
-    http::{HeaderMap, StatusCode},
-    routing::{get, post},
-};
+use axum::{Router, extract::State, http::StatusCode, routing::get};
 use serde::Deserialize;
-use serde_json::{Value, json};
-use subtle::ConstantTimeEq;
 
 use crate::db::{
     page::{Page, PageRequest},
@@ -21,12 +15,11 @@ use crate::http::{
     extract::{Json, Path, Query},
 };
 use crate::types::{Id, PaymentStatus};
-use crate::write::{mpesa, payments as write};
+use crate::write::payments as write;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/payments", get(list).post(create))
-        .route("/payments/mpesa/c2b", post(mpesa_c2b))
         .route("/payments/{id}", get(show).patch(update))
 }
 
@@ -34,6 +27,9 @@ pub fn router() -> Router<AppState> {
 struct Filter {
     lease_id: Option<Id>,
     status: Option<PaymentStatus>,
+    /// `true`: only payments without a lease (suspense), to allocate.
+    #[serde(default)]
+    unallocated: bool,
 }
 
 async fn list(
@@ -43,7 +39,12 @@ async fn list(
     Query(page): Query<PageRequest>,
 ) -> AppResult<Json<Page<Payment>>> {
     let reader = state.db.reader_for(landlord);
-    let rows = payments::list(reader, landlord, filter.lease_id, filter.status, page).await?;
+    let filter = payments::ListFilter {
+        lease: filter.lease_id,
+        status: filter.status,
+        unallocated: filter.unallocated,
+    };
+    let rows = payments::list(reader, landlord, filter, page).await?;
     Ok(Json(Page::from_rows(rows, page, |p| p.id)))
 }
 
@@ -73,43 +74,6 @@ async fn update(
     Json(body): Json<write::UpdatePayment>,
 ) -> AppResult<Json<Payment>> {
     Ok(Json(
-        write::update_status(&state.writes, landlord, id, body).await?,
+        write::update(&state.writes, landlord, id, body).await?,
     ))
-}
-
-#[derive(Deserialize)]
-struct SecretParam {
-    secret: Option<String>,
-}
-
-/// Daraja cannot sign its callbacks, so the registered confirmation URL carries
-/// a shared secret, as the `X-Mpesa-Secret` header or a `secret` query
-/// parameter. Request logs record the route, never the query, so it does not leak.
-/// The body is looked at only once the secret checks out: without it, every
-/// request is a 401, whatever it carries.
-async fn mpesa_c2b(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(param): Query<SecretParam>,
-    body: Result<Json<mpesa::C2bConfirmation>, AppError>,
-) -> AppResult<Json<Value>> {
-    let expected = state
-        .settings
-        .mpesa
-        .c2b_secret
-        .as_ref()
-        .ok_or(AppError::Unavailable("M-Pesa intake is not configured"))?;
-    let presented = headers
-        .get("x-mpesa-secret")
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
-        .or(param.secret)
-        .ok_or(AppError::Unauthorized)?;
-    if !bool::from(presented.as_bytes().ct_eq(expected.expose().as_bytes())) {
-        return Err(AppError::Unauthorized);
-    }
-    let Json(body) = body?;
-    let outcome = mpesa::confirm(&state.writes, body, state.tz).await?;
-    tracing::info!(?outcome, "mpesa c2b confirmation");
-    Ok(Json(json!({ "ResultCode": 0, "ResultDesc": "Accepted" })))
 }

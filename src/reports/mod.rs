@@ -103,12 +103,8 @@ impl DateRange {
 
 /// A `YYYY-MM-DD` date from a query parameter.
 pub fn parse_date(field: &'static str, text: &str) -> AppResult<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
-        AppError::validation(
-            ErrorCode::InvalidDate,
-            format!("{field} must be a date YYYY-MM-DD"),
-        )
-    })
+    crate::types::date::parse(text)
+        .map_err(|err| AppError::validation(ErrorCode::InvalidDate, format!("{field}: {err}")))
 }
 
 /// `numerator / denominator` as a percentage rounded half up to two decimals,

@@ -129,6 +129,7 @@ text_enum!(
         Confirmed => "confirmed",
         Failed => "failed",
         Reversed => "reversed",
+        Held => "held",
     }
 );
 

@@ -1,6 +1,7 @@
 //! The value types every layer shares: ids, money, periods, the enumerations
 //! and instants as stored. A leaf: it imports nothing else of the crate.
 
+pub mod date;
 pub mod enums;
 pub mod money;
 pub mod period;

@@ -34,6 +34,11 @@ pub enum MoneyError {
 impl Money {
     pub const ZERO: Money = Money(0);
 
+    /// The most a stored amount may be: KES 1,000,000,000, enforced by a
+    /// `CHECK` on every money column that is summed. A landlord's total then
+    /// needs ~92 million maximal rows to reach `i64::MAX`.
+    pub const CEILING: Money = Money(100_000_000_000);
+
     pub fn minor(self) -> i64 {
         self.0
     }
@@ -47,29 +52,34 @@ impl Money {
     }
 }
 
+// Arithmetic saturates instead of wrapping or panicking. Stored amounts are
+// at most `CEILING`, so no real total comes near the bounds; the guard is for
+// a report that must answer whatever the data.
 impl std::ops::Add for Money {
     type Output = Money;
     fn add(self, rhs: Money) -> Money {
-        Money(self.0 + rhs.0)
+        Money(self.0.saturating_add(rhs.0))
     }
 }
 
 impl std::ops::AddAssign for Money {
     fn add_assign(&mut self, rhs: Money) {
-        self.0 += rhs.0;
+        *self = *self + rhs;
     }
 }
 
 impl std::ops::Sub for Money {
     type Output = Money;
     fn sub(self, rhs: Money) -> Money {
-        Money(self.0 - rhs.0)
+        Money(self.0.saturating_sub(rhs.0))
     }
 }
 
+/// Accumulated in `i128` (no intermediate overflow), converted once.
 impl std::iter::Sum for Money {
     fn sum<I: Iterator<Item = Money>>(iter: I) -> Money {
-        Money(iter.map(|m| m.0).sum())
+        let total: i128 = iter.map(|m| i128::from(m.0)).sum();
+        Money(i64::try_from(total).unwrap_or(if total < 0 { i64::MIN } else { i64::MAX }))
     }
 }
 
@@ -134,6 +144,16 @@ mod tests {
             "99999999999999999999".parse::<Money>(),
             Err(MoneyError::Overflow)
         );
+    }
+
+    #[test]
+    fn sums_never_overflow() {
+        let huge = [Money(i64::MAX), Money(i64::MAX), Money(-5)];
+        assert_eq!(huge.into_iter().sum::<Money>(), Money(i64::MAX));
+        assert_eq!(Money(i64::MAX) + Money(1), Money(i64::MAX));
+        assert_eq!(Money(i64::MIN) - Money(1), Money(i64::MIN));
+        let fine = [Money(i64::MAX), Money(-10)];
+        assert_eq!(fine.into_iter().sum::<Money>(), Money(i64::MAX - 10));
     }
 
     #[test]

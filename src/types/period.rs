@@ -12,8 +12,9 @@ pub struct Period {
 }
 
 impl Period {
+    /// A month within [`crate::types::date::YEARS`].
     pub fn new(year: i32, month: u32) -> Option<Period> {
-        ((1..=12).contains(&month) && (1900..=9999).contains(&year))
+        ((1..=12).contains(&month) && super::date::YEARS.contains(&year))
             .then_some(Period { year, month })
     }
 
@@ -76,7 +77,7 @@ impl fmt::Display for Period {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("period must be YYYY-MM, got {0:?}")]
+#[error("a period is written YYYY-MM (2000-01 to 2099-12), got {0:?}")]
 pub struct PeriodError(String);
 
 impl FromStr for Period {
@@ -84,10 +85,10 @@ impl FromStr for Period {
 
     fn from_str(text: &str) -> Result<Period, PeriodError> {
         let err = || PeriodError(text.to_owned());
-        let (year, month) = text.split_once('-').ok_or_else(err)?;
-        if year.len() != 4 || month.len() != 2 {
+        if !super::date::fixed_form(text, false) {
             return Err(err());
         }
+        let (year, month) = text.split_once('-').ok_or_else(err)?;
         let year = year.parse().map_err(|_| err())?;
         let month = month.parse().map_err(|_| err())?;
         Period::new(year, month).ok_or_else(err)
@@ -130,7 +131,10 @@ mod tests {
                 .to_string(),
             "2024-01"
         );
-        for bad in ["2024-13", "2024-1", "24-01", "2024/01", "", "2024-00"] {
+        for bad in [
+            "2024-13", "2024-1", "24-01", "2024/01", "", "2024-00", "2026-+1", "1800-01",
+            "2100-01", " 2024-01",
+        ] {
             assert!(bad.parse::<Period>().is_err(), "{bad}");
         }
     }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::cache::Data;
 use crate::db::{Constraint, charges, charges::Charge, charges::NewCharge, leases};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::types::{ChargeKind, Id, Money, Period};
+use crate::types::{ChargeKind, Id, Money, Period, date};
 use crate::write::{ResultExt, WritePath, validate};
 
 #[derive(Debug, Deserialize)]
@@ -17,6 +17,7 @@ pub struct CreateCharge {
     pub kind: ChargeKind,
     pub amount: Money,
     /// Defaults to the lease's due day in `period`.
+    #[serde(default, deserialize_with = "date::strict_opt")]
     pub due_date: Option<NaiveDate>,
 }
 
@@ -43,7 +44,7 @@ pub struct RunSummary {
 }
 
 pub async fn create(path: &WritePath, landlord: Id, input: CreateCharge) -> AppResult<Charge> {
-    let amount = validate::positive("amount", input.amount)?;
+    let amount = validate::amount("amount", input.amount, path.max_amount())?;
     path.run_for(landlord, &[Data::Charges], async |write| {
         let lease = leases::owner(write.tx(), landlord, input.lease_id)
             .await?

@@ -14,7 +14,7 @@ use crate::db::{
     leases::{Lease, NewLease},
 };
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::types::{ChargeKind, Id, LeaseStatus, Money, Period, TenantStatus};
+use crate::types::{ChargeKind, Id, LeaseStatus, Money, Period, TenantStatus, date};
 use crate::write::{ResultExt, WritePath, validate};
 
 #[derive(Debug, Deserialize)]
@@ -29,7 +29,9 @@ pub struct CreateLease {
     pub due_day: i32,
     #[serde(default)]
     pub grace_days: i32,
+    #[serde(deserialize_with = "date::strict")]
     pub start_date: NaiveDate,
+    #[serde(default, deserialize_with = "date::strict_opt")]
     pub end_date: Option<NaiveDate>,
     pub account_ref: Option<String>,
 }
@@ -38,6 +40,7 @@ pub struct CreateLease {
 #[serde(deny_unknown_fields)]
 pub struct UpdateLease {
     pub grace_days: Option<i32>,
+    #[serde(default, deserialize_with = "date::strict_opt")]
     pub end_date: Option<NaiveDate>,
     /// `ended` ends the lease (end date defaults to today) and frees the unit.
     pub status: Option<LeaseStatus>,
@@ -95,8 +98,8 @@ pub async fn create(path: &WritePath, landlord: Id, input: CreateLease) -> AppRe
     let lease = NewLease {
         unit_id: input.unit_id,
         tenant_id: input.tenant_id,
-        rent: validate::positive("rent", input.rent)?,
-        deposit: validate::non_negative("deposit", input.deposit)?,
+        rent: validate::amount("rent", input.rent, path.max_amount())?,
+        deposit: validate::amount_or_zero("deposit", input.deposit, path.max_amount())?,
         due_day: input.due_day,
         grace_days: input.grace_days,
         start_date: input.start_date,

@@ -27,13 +27,15 @@ use crate::cache::generations::{Counters, Source};
 use crate::db::generations::{self, EVERY_LANDLORD};
 use crate::db::{Constraint, Reader, WriteTx, Writer, is_reference_violation};
 use crate::error::{AppError, AppResult, ErrorCode};
-use crate::types::Id;
+use crate::types::{Id, Money};
 
 /// The writer and the cache its commits invalidate. Cheap to clone.
 #[derive(Clone)]
 pub struct WritePath {
     writer: Writer,
     cache: Cache,
+    /// The largest amount a write accepts (`money.max_amount_kes`).
+    max_amount: Money,
 }
 
 /// A write in progress: its transaction, and what it has changed so far.
@@ -68,8 +70,16 @@ impl Write {
 }
 
 impl WritePath {
-    pub fn new(writer: Writer, cache: Cache) -> WritePath {
-        WritePath { writer, cache }
+    pub fn new(writer: Writer, cache: Cache, max_amount: Money) -> WritePath {
+        WritePath {
+            writer,
+            cache,
+            max_amount,
+        }
+    }
+
+    pub fn max_amount(&self) -> Money {
+        self.max_amount
     }
 
     /// Runs `op` in one write transaction. If it succeeds, bumps the

@@ -109,7 +109,7 @@ pub async fn create_unit(
 ) -> AppResult<Unit> {
     let fields = UnitFields {
         label: validate::text("label", &input.label, 50)?,
-        market_rent: validate::non_negative("market_rent", input.market_rent)?,
+        market_rent: validate::amount_or_zero("market_rent", input.market_rent, path.max_amount())?,
         off_market: input.off_market,
     };
     path.run_for(landlord, &[Data::Units], async |write| {
@@ -134,7 +134,7 @@ pub async fn update_unit(
             .transpose()?,
         market_rent: input
             .market_rent
-            .map(|rent| validate::non_negative("market_rent", rent))
+            .map(|rent| validate::amount_or_zero("market_rent", rent, path.max_amount()))
             .transpose()?,
         off_market: input.off_market,
     };

@@ -62,24 +62,27 @@ pub fn phone(field: &'static str, value: &str) -> AppResult<String> {
     Ok(format!("+254{national}"))
 }
 
-pub fn positive(field: &'static str, amount: Money) -> AppResult<Money> {
-    if amount.is_positive() {
-        Ok(amount)
-    } else {
-        Err(AppError::validation(
-            ErrorCode::InvalidAmount,
-            format!("{field} must be greater than zero"),
-        ))
-    }
+/// An amount of at least one cent and at most `max`.
+pub fn amount(field: &'static str, amount: Money, max: Money) -> AppResult<Money> {
+    within(field, amount, Money(1), max)
 }
 
-pub fn non_negative(field: &'static str, amount: Money) -> AppResult<Money> {
-    if amount.minor() >= 0 {
+/// An amount that may be zero (a deposit, a unit's market rent), at most `max`.
+pub fn amount_or_zero(field: &'static str, amount: Money, max: Money) -> AppResult<Money> {
+    within(field, amount, Money::ZERO, max)
+}
+
+fn within(field: &'static str, amount: Money, min: Money, max: Money) -> AppResult<Money> {
+    if (min..=max).contains(&amount) {
         Ok(amount)
     } else {
         Err(AppError::validation(
-            ErrorCode::InvalidAmount,
-            format!("{field} must not be negative"),
+            ErrorCode::AmountOutOfRange,
+            format!(
+                "{field} must be between {min} and {max} (in cents: {} to {})",
+                min.minor(),
+                max.minor()
+            ),
         ))
     }
 }

@@ -813,6 +813,7 @@ async fn reversing_a_payment_shows_at_once(app: TestApp) {
 async fn an_mpesa_confirmation_shows_at_once(app: TestApp) {
     let (_, token) = app.landlord("wanjiru@example.co.ke").await;
     setup_lease(&app, &token, Some(ACCOUNT_REF)).await;
+    crate::helpers::register_paybill(&app, &token, crate::helpers::PAYBILL).await;
     let dashboard = warm(&app, DASHBOARD, &token).await;
     let metrics = warm(&app, METRICS, &token).await;
 

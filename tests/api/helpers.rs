@@ -269,6 +269,22 @@ pub const DEPOSIT: i64 = 5_000_000;
 /// The fixture lease's M-Pesa account reference, as stored (upper case).
 pub const ACCOUNT_REF: &str = "KAMAU-A1";
 
+/// The Paybill number tests register for a landlord (Daraja's sandbox one).
+pub const PAYBILL: &str = "600638";
+
+/// Registers `shortcode` as the landlord's Paybill, so C2B confirmations
+/// sent to it find them.
+pub async fn register_paybill(app: &TestApp, token: &str, shortcode: &str) {
+    let created = app
+        .create(
+            "/api/v1/mpesa/shortcodes",
+            token,
+            serde_json::json!({ "shortcode": shortcode }),
+        )
+        .await;
+    assert_eq!(created["shortcode"], shortcode, "{created}");
+}
+
 /// What [`setup_lease`] created.
 #[derive(Debug, Clone, Copy)]
 pub struct LeaseIds {

@@ -200,7 +200,7 @@ async fn money_must_be_a_positive_integer_of_minor_units(app: TestApp) {
     assert_refused(
         &negative,
         StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_amount",
+        "amount_out_of_range",
         "negative",
     );
     for rent in [json!(1500.5), json!(1500.0), json!("1500"), json!(1e6)] {
@@ -232,12 +232,17 @@ async fn money_must_be_a_positive_integer_of_minor_units(app: TestApp) {
         ("zero rent", lease(json!(0), json!(0))),
         ("negative rent", lease(json!(-2_500_000), json!(0))),
         ("negative deposit", lease(json!(2_500_000), json!(-1))),
+        ("rent over the limit", lease(json!(1_000_000_001), json!(0))),
+        (
+            "deposit over the limit",
+            lease(json!(2_500_000), json!(i64::MAX)),
+        ),
     ] {
         let reply = app.post("/api/v1/leases", &token, body).await;
         assert_refused(
             &reply,
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_amount",
+            "amount_out_of_range",
             what,
         );
     }
@@ -259,7 +264,8 @@ async fn payment_and_charge_amounts_must_be_positive(app: TestApp) {
     let fixture = setup_lease(&app, &token, None).await;
     let charges_before = app.list("/api/v1/charges", &token).await;
 
-    for amount in [0, -150_000] {
+    // 1 cent to KES 10,000,000 (the default `money.max_amount_kes`).
+    for amount in [0, -150_000, 1_000_000_001, i64::MAX] {
         let payment = app
             .post(
                 "/api/v1/payments",
@@ -270,7 +276,7 @@ async fn payment_and_charge_amounts_must_be_positive(app: TestApp) {
         assert_refused(
             &payment,
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_amount",
+            "amount_out_of_range",
             "payment",
         );
         let charge = app
@@ -283,7 +289,7 @@ async fn payment_and_charge_amounts_must_be_positive(app: TestApp) {
         assert_refused(
             &charge,
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_amount",
+            "amount_out_of_range",
             "charge",
         );
     }
@@ -502,6 +508,97 @@ async fn text_with_control_characters_or_past_its_bound_is_refused(app: TestApp)
     );
 }
 
+/// The probe's dates: far past, far future, loose forms. Each is a 422, the
+/// reports keep answering, and nothing is billed or stored.
+async fn dates_are_exactly_yyyy_mm_dd_within_the_century(app: TestApp) {
+    let (_, token) = app.landlord("kerubo@example.co.ke").await;
+    let property = new_property(&app, &token, "Ngong Road Flats").await;
+    let unit = new_unit(&app, &token, property, "N1").await;
+    let tenant = new_tenant(&app, &token, "Kerubo Nyaboke", "+254723456789").await;
+    for start in [
+        "1800-01-01",
+        "+99999-01-01",
+        "2026-1-1",
+        "  2026-01-01",
+        "2026-01-01T00:00:00",
+        "2100-01-01",
+    ] {
+        let body = json!({
+            "unit_id": unit, "tenant_id": tenant, "rent": 2_500_000, "deposit": 5_000_000,
+            "start_date": start,
+        });
+        let reply = app.post("/api/v1/leases", &token, body).await;
+        assert_refused(
+            &reply,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            start,
+        );
+    }
+    assert!(app.list("/api/v1/leases", &token).await.is_empty());
+    assert!(app.list("/api/v1/charges", &token).await.is_empty());
+
+    let fixture = setup_lease(&app, &token, None).await;
+    for period in ["2026-+1", "1800-01", "2026-1", " 2026-01"] {
+        let body =
+            json!({ "lease_id": fixture.lease, "period": period, "kind": "other", "amount": 100 });
+        let reply = app.post("/api/v1/charges", &token, body).await;
+        assert_refused(
+            &reply,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            period,
+        );
+    }
+    for as_of in ["%202026-01-01", "2026-1-1", "1800-01-01", "%2B99999-01-01"] {
+        let reply = app
+            .get(&format!("/api/v1/reports/arrears?as_of={as_of}"), &token)
+            .await;
+        assert_refused(
+            &reply,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_date",
+            as_of,
+        );
+    }
+    let old = app
+        .post(
+            "/api/v1/payments",
+            &token,
+            json!({ "lease_id": fixture.lease, "amount": 100, "method": "cash",
+                    "paid_at": "1999-12-31T12:00:00Z" }),
+        )
+        .await;
+    assert_refused(
+        &old,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_date",
+        "paid_at",
+    );
+    let notes = app
+        .post(
+            "/api/v1/payments",
+            &token,
+            json!({ "lease_id": fixture.lease, "amount": 100, "method": "cash",
+                    "notes": "n".repeat(2001) }),
+        )
+        .await;
+    assert_refused(
+        &notes,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "too_long",
+        "notes",
+    );
+    assert!(app.list("/api/v1/payments", &token).await.is_empty());
+    for path in [
+        "/api/v1/dashboard",
+        "/api/v1/reports/arrears",
+        "/api/v1/reports/financial",
+    ] {
+        assert_eq!(app.get(path, &token).await.status, StatusCode::OK, "{path}");
+    }
+}
+
 crate::on_both_databases!(
     malformed_json_is_a_400_and_creates_nothing,
     a_body_without_a_json_content_type_is_a_400,
@@ -517,6 +614,7 @@ crate::on_both_databases!(
     bad_query_parameters_are_422_invalid_query,
     an_oversized_body_is_a_413,
     text_with_control_characters_or_past_its_bound_is_refused,
+    dates_are_exactly_yyyy_mm_dd_within_the_century,
 );
 
 /// One CORS policy: a configured origin gets the CORS headers (preflight and
