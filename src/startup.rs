@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::cache::Cache;
 use crate::config::Settings;
 use crate::db::Database;
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, login_guard::LoginGuard};
 use crate::write::WritePath;
 
 pub struct Application {
@@ -52,6 +52,7 @@ impl Application {
                 cache.clone(),
                 settings.money.max_amount()?,
             ),
+            login: Arc::new(LoginGuard::new(&settings.auth)),
             db,
             cache,
             settings: Arc::new(settings),
@@ -101,7 +102,9 @@ impl Application {
             self.state.tz,
         );
         let router = http::router(self.state);
-        let server = axum::serve(self.listener, router).with_graceful_shutdown(signal);
+        // The peer address reaches handlers (login throttling by client address).
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let server = axum::serve(self.listener, service).with_graceful_shutdown(signal);
         let drained = async move {
             // Only once shutdown began does the grace period start counting.
             let _ = stopping_rx.await;

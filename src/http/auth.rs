@@ -6,9 +6,11 @@
 //!   an admin the `?landlord_id=` they act for. Another landlord's rows then
 //!   simply are not found (404), so nothing leaks.
 
+use std::net::SocketAddr;
+
 use axum::{
-    Router,
-    extract::{FromRequestParts, State},
+    Extension, Router,
+    extract::{ConnectInfo, FromRequestParts, State},
     http::{StatusCode, header::AUTHORIZATION, request::Parts},
     routing::{get, post},
 };
@@ -141,17 +143,36 @@ struct LoginResponse {
     user: User,
 }
 
+/// Logs in. Failed attempts are counted per account and per client address
+/// ([`LoginGuard`]); past the limit the answer is 429 before any password is
+/// hashed. The client address is the TCP peer: behind a proxy, that proxy
+/// (forwarded headers are not trusted, since clients can forge them).
 async fn login(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Json(body): Json<LoginRequest>,
 ) -> AppResult<Json<LoginResponse>> {
-    let credentials = users::credentials_by_email(state.db.reader(), body.email.trim()).await?;
+    let address = peer.map(|Extension(ConnectInfo(peer))| peer.ip());
+    let email = body.email.trim();
+    if let Err(locked) = state.login.check(email, address) {
+        tracing::warn!(client = ?address, email, "login refused: too many failed attempts");
+        return Err(locked);
+    }
+    let credentials = users::credentials_by_email(state.db.reader(), email).await?;
     let stored = credentials.as_ref().map(|c| c.password_hash.clone());
-    let valid = auth::verify_password_async(body.password, stored).await?;
+    let valid = state
+        .login
+        .verify(email, address, body.password, stored)
+        .await?;
     let user_id = match (valid, credentials) {
         (true, Some(credentials)) => credentials.id,
-        _ => return Err(AppError::InvalidCredentials),
+        _ => {
+            state.login.failed(email, address);
+            tracing::warn!(client = ?address, email, "login failed");
+            return Err(AppError::InvalidCredentials);
+        }
     };
+    state.login.succeeded(email);
     let token = auth::new_token();
     let now = crate::types::whole_seconds(Utc::now());
     let expires_at = now + Duration::hours(state.settings.auth.token_ttl_hours);

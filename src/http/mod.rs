@@ -7,6 +7,7 @@ mod cached;
 mod charges;
 pub mod extract;
 mod leases;
+pub mod login_guard;
 mod mpesa;
 mod ops;
 mod payments;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub writes: WritePath,
     pub settings: Arc<Settings>,
     pub tz: Tz,
+    /// Login throttling and the password-hashing slots.
+    pub login: Arc<login_guard::LoginGuard>,
 }
 
 impl AppState {

@@ -170,6 +170,51 @@ async fn an_expired_token_is_refused_even_when_its_check_is_cached(app: TestApp)
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
 }
 
+/// The probe's flood: wrong passwords past the limit (10 per 15 minutes by
+/// default) are answered 429 with `Retry-After`, even with the right
+/// password, and so is the same client trying other accounts.
+async fn failed_logins_past_the_limit_are_429_with_retry_after(app: TestApp) {
+    let (_, token) = app.landlord("wambui@example.com").await;
+    let attempt = |email: &'static str, password: &'static str| {
+        let body = json!({ "email": email, "password": password });
+        app.request(Method::POST, "/api/v1/auth/login", None, Some(body))
+    };
+    for n in 0..10 {
+        let reply = attempt("wambui@example.com", "guess").await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "attempt {n}: {}",
+            reply.body
+        );
+    }
+    for (email, password) in [
+        ("wambui@example.com", "secret-pw"),
+        ("WAMBUI@example.com", "guess"),
+        ("someone-else@example.com", "secret-pw"),
+    ] {
+        let request = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({ "email": email, "password": password }));
+        let response = request.send().await.expect("login request");
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{email}");
+        let retry_after: u64 = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .expect("a Retry-After in seconds");
+        assert!((1..=900).contains(&retry_after), "{retry_after}");
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "too_many_attempts");
+    }
+    // Tokens issued before keep working: the lockout is about logging in.
+    app.get("/api/v1/auth/me", &token)
+        .await
+        .expect(StatusCode::OK);
+}
+
 crate::on_both_databases!(
     data_routes_need_a_valid_token,
     login_returns_a_token_that_logout_revokes,
@@ -177,4 +222,5 @@ crate::on_both_databases!(
     a_landlord_cannot_see_or_change_another_landlords_rows,
     admins_act_for_a_landlord_and_landlords_cannot_use_admin_routes,
     an_expired_token_is_refused_even_when_its_check_is_cached,
+    failed_logins_past_the_limit_are_429_with_retry_after,
 );
