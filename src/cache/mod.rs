@@ -107,7 +107,7 @@ pub struct Served {
     pub tier: Tier,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CacheStats {
     pub enabled: bool,
     /// `off` (no Redis configured), `up`, or `down` (skipped by the breaker).
@@ -117,7 +117,7 @@ pub struct CacheStats {
     pub views: Vec<ViewStats>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct L1Stats {
     pub items: u64,
     pub bytes: u64,

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cache::view::View;
 
 /// Where a response came from; also the `X-Cache` header value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub enum Tier {
     #[serde(rename = "HIT-L1")]
     L1,
@@ -48,7 +48,7 @@ pub struct Stats {
     pub(crate) evictions: AtomicU64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ViewStats {
     pub view: View,
     pub requests: u64,

@@ -8,7 +8,7 @@ use crate::db::page::PageRequest;
 use crate::db::{Reader, WriteTx, dialect, dispatch, dispatch_tx};
 use crate::types::{ChargeKind, Id, Money, Period};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Charge {
     pub id: Id,
     pub lease_id: Id,

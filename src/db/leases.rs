@@ -7,7 +7,7 @@ use crate::db::page::PageRequest;
 use crate::db::{Reader, WriteTx, dialect, dispatch, dispatch_tx};
 use crate::types::{Id, LeaseStatus, Money, Period, TenantStatus};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Lease {
     pub id: Id,
     pub property_id: Id,

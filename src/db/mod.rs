@@ -239,14 +239,14 @@ impl Database {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct DatabaseStats {
     pub engine: &'static str,
     pub writer: PoolStats,
     pub reader: PoolStats,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct PoolStats {
     pub size: u32,
     pub idle: usize,

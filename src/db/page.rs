@@ -8,7 +8,8 @@ use crate::types::Id;
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageRequest {
     /// 1–[`MAX_LIMIT`]; anything else is refused when the query is read.
     #[serde(default, deserialize_with = "limit")]
@@ -44,7 +45,7 @@ impl PageRequest {
 }
 
 /// One page of a list endpoint; `next` is the `after` value for the next page.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<Id>,

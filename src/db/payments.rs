@@ -7,7 +7,7 @@ use crate::db::page::PageRequest;
 use crate::db::{Reader, WriteTx, dialect, dispatch, dispatch_tx, leases::LeaseOwner};
 use crate::types::{Id, Money, PaymentMethod, PaymentStatus};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Payment {
     pub id: Id,
     pub lease_id: Option<Id>,
@@ -173,7 +173,7 @@ pub async fn reconcile(
 }
 
 /// A payment without a lease, with its landlord (`None`: nobody's shortcode).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Unallocated {
     pub landlord_id: Option<Id>,
     #[serde(flatten)]

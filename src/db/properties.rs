@@ -6,7 +6,7 @@ use crate::db::page::PageRequest;
 use crate::db::{Reader, WriteTx, dispatch, dispatch_tx};
 use crate::types::Id;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Property {
     pub id: Id,
     pub landlord_id: Id,

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::db::{Reader, WriteTx, dispatch, dispatch_tx};
 use crate::types::Id;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Shortcode {
     pub shortcode: String,
     pub created_at: DateTime<Utc>,

@@ -6,7 +6,7 @@ use crate::db::{Reader, WriteTx, dispatch, dispatch_tx};
 use crate::types::{Id, Role};
 
 /// A user as the API shows it: never with the password hash.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct User {
     pub id: Id,
     pub email: String,

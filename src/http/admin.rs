@@ -1,11 +1,6 @@
 //! `/admin/*`: operator views and cache control, for the `admin` role only.
 
-use axum::{
-    Router,
-    body::Bytes,
-    extract::State,
-    routing::{get, patch, post},
-};
+use axum::{body::Bytes, extract::State};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::CacheStats;
@@ -22,19 +17,21 @@ use crate::http::{
 };
 use crate::types::Id;
 use crate::write::payments as write;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/db", get(database))
-        .route("/admin/cache/stats", get(cache_stats))
-        .route("/admin/cache/clear", post(cache_clear))
-        .route("/admin/cache/warm", post(cache_warm))
-        .route("/admin/payments/unallocated", get(unallocated_payments))
-        .route("/admin/payments/{id}", patch(allocate_payment))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(database))
+        .routes(routes!(cache_stats))
+        .routes(routes!(cache_clear))
+        .routes(routes!(cache_warm))
+        .routes(routes!(unallocated_payments))
+        .routes(routes!(allocate_payment))
 }
 
 /// Every payment without a lease, across landlords: suspense M-Pesa payments
 /// (`landlord_id` null when nobody registered the shortcode) and held ones.
+#[utoipa::path(get, path = "/admin/payments/unallocated", tag = "admin", params(PageRequest), responses((status = 200, description = "OK", body = Page<Unallocated>)))]
 async fn unallocated_payments(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -44,7 +41,7 @@ async fn unallocated_payments(
     Ok(Json(Page::from_rows(rows, page, |row| row.payment.id)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Allocation {
     lease_id: Id,
@@ -52,6 +49,7 @@ struct Allocation {
 
 /// Allocates any unallocated payment to a lease (of the payment's landlord,
 /// or of any landlord when nobody's shortcode received it).
+#[utoipa::path(patch, path = "/admin/payments/{id}", tag = "admin", params(("id" = i64, Path, description = "the record's id")), request_body = Allocation, responses((status = 200, description = "OK", body = Payment)))]
 async fn allocate_payment(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -63,6 +61,7 @@ async fn allocate_payment(
 }
 
 /// Pools and their occupancy (replicas and lag join when replicas do).
+#[utoipa::path(get, path = "/admin/db", tag = "admin", responses((status = 200, description = "OK", body = DatabaseStats)))]
 async fn database(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -70,6 +69,7 @@ async fn database(
     Ok(Json(state.db.stats()))
 }
 
+#[utoipa::path(get, path = "/admin/cache/stats", tag = "admin", responses((status = 200, description = "OK", body = CacheStats)))]
 async fn cache_stats(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -77,19 +77,20 @@ async fn cache_stats(
     Ok(Json(state.cache.stats().await))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Warmed {
     dashboards: usize,
 }
 
 /// Recomputes the dashboards of the most active landlords now.
+#[utoipa::path(post, path = "/admin/cache/warm", tag = "admin", responses((status = 200, description = "OK", body = Warmed)))]
 async fn cache_warm(State(state): State<AppState>, _admin: AdminUser) -> AppResult<Json<Warmed>> {
     let dashboards = crate::reports::warm::warm(&state.db, &state.cache, state.today()).await?;
     Ok(Json(Warmed { dashboards }))
 }
 
 /// What to clear; an empty body clears everything.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ClearRequest {
     /// A key pattern after the prefix and schema version, `*` as wildcard:
@@ -98,11 +99,12 @@ struct ClearRequest {
     landlord_id: Option<Id>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Cleared {
     cleared: String,
 }
 
+#[utoipa::path(post, path = "/admin/cache/clear", tag = "admin", request_body = Option<ClearRequest>, responses((status = 200, description = "OK", body = Cleared)))]
 async fn cache_clear(
     State(state): State<AppState>,
     _admin: AdminUser,

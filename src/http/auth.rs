@@ -9,10 +9,9 @@
 use std::net::SocketAddr;
 
 use axum::{
-    Extension, Router,
+    Extension,
     extract::{ConnectInfo, FromRequestParts, State},
     http::{StatusCode, header::AUTHORIZATION, request::Parts},
-    routing::{get, post},
 };
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,12 +22,13 @@ use crate::db::{tokens, users, users::User};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::http::{AppState, extract::Json, extract::Query};
 use crate::types::{Id, Role};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/auth/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
 }
 
 #[derive(Debug, Clone)]
@@ -128,14 +128,14 @@ impl FromRequestParts<AppState> for Landlord {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginRequest {
     email: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LoginResponse {
     token: String,
     token_type: &'static str,
@@ -147,6 +147,7 @@ struct LoginResponse {
 /// ([`LoginGuard`]); past the limit the answer is 429 before any password is
 /// hashed. The client address is the TCP peer: behind a proxy, that proxy
 /// (forwarded headers are not trusted, since clients can forge them).
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest, responses((status = 200, description = "OK", body = LoginResponse)), security(()))]
 async fn login(
     State(state): State<AppState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -195,6 +196,7 @@ async fn login(
     }))
 }
 
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204, description = "token revoked")))]
 async fn logout(State(state): State<AppState>, user: AuthUser) -> AppResult<StatusCode> {
     state
         .writes
@@ -207,6 +209,7 @@ async fn logout(State(state): State<AppState>, user: AuthUser) -> AppResult<Stat
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/auth/me", tag = "auth", responses((status = 200, description = "OK", body = User)))]
 async fn me(State(state): State<AppState>, user: AuthUser) -> AppResult<Json<User>> {
     let found = users::get(state.db.reader(), user.id).await?;
     found.map(Json).ok_or(AppError::Unauthorized)

@@ -1,11 +1,6 @@
 //! `/charges`, including the monthly rent run.
 
-use axum::{
-    Router,
-    extract::State,
-    http::StatusCode,
-    routing::{get, post},
-};
+use axum::{extract::State, http::StatusCode};
 use serde::Deserialize;
 
 use crate::db::{
@@ -20,19 +15,22 @@ use crate::http::{
 };
 use crate::types::Id;
 use crate::write::charges as write;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/charges", get(list).post(create))
-        .route("/charges/run", post(run))
-        .route("/charges/{id}", get(show).patch(update))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(run))
+        .routes(routes!(show, update))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Filter {
     lease_id: Option<Id>,
 }
 
+#[utoipa::path(get, path = "/charges", tag = "charges", params(Filter, PageRequest), responses((status = 200, description = "OK", body = Page<Charge>)))]
 async fn list(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -49,6 +47,7 @@ async fn list(
     Ok(Json(Page::from_rows(rows, page, |c| c.id)))
 }
 
+#[utoipa::path(post, path = "/charges", tag = "charges", request_body = write::CreateCharge, responses((status = 201, description = "created", body = Charge)))]
 async fn create(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -58,6 +57,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(charge)))
 }
 
+#[utoipa::path(get, path = "/charges/{id}", tag = "charges", params(("id" = i64, Path, description = "the record's id")), responses((status = 200, description = "OK", body = Charge)))]
 async fn show(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -67,6 +67,7 @@ async fn show(
     found.map(Json).ok_or(AppError::NotFound("charge"))
 }
 
+#[utoipa::path(patch, path = "/charges/{id}", tag = "charges", params(("id" = i64, Path, description = "the record's id")), request_body = write::UpdateCharge, responses((status = 200, description = "OK", body = Charge)))]
 async fn update(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -78,6 +79,7 @@ async fn update(
     ))
 }
 
+#[utoipa::path(post, path = "/charges/run", tag = "charges", request_body = write::RunCharges, responses((status = 200, description = "OK", body = write::RunSummary)))]
 async fn run(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,

@@ -1,6 +1,6 @@
 //! `/leases`.
 
-use axum::{Router, extract::State, http::StatusCode, routing::get};
+use axum::{extract::State, http::StatusCode};
 use serde::Deserialize;
 
 use crate::db::{
@@ -15,18 +15,21 @@ use crate::http::{
 };
 use crate::types::{Id, LeaseStatus};
 use crate::write::leases as write;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/leases", get(list).post(create))
-        .route("/leases/{id}", get(show).patch(update))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Filter {
     status: Option<LeaseStatus>,
 }
 
+#[utoipa::path(get, path = "/leases", tag = "leases", params(Filter, PageRequest), responses((status = 200, description = "OK", body = Page<Lease>)))]
 async fn list(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -37,6 +40,7 @@ async fn list(
     Ok(Json(Page::from_rows(rows, page, |l| l.id)))
 }
 
+#[utoipa::path(post, path = "/leases", tag = "leases", request_body = write::CreateLease, responses((status = 201, description = "created", body = Lease)))]
 async fn create(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -46,6 +50,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(lease)))
 }
 
+#[utoipa::path(get, path = "/leases/{id}", tag = "leases", params(("id" = i64, Path, description = "the record's id")), responses((status = 200, description = "OK", body = Lease)))]
 async fn show(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -55,6 +60,7 @@ async fn show(
     found.map(Json).ok_or(AppError::NotFound("lease"))
 }
 
+#[utoipa::path(patch, path = "/leases/{id}", tag = "leases", params(("id" = i64, Path, description = "the record's id")), request_body = write::UpdateLease, responses((status = 200, description = "OK", body = Lease)))]
 async fn update(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,

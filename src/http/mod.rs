@@ -9,6 +9,7 @@ pub mod extract;
 mod leases;
 pub mod login_guard;
 mod mpesa;
+mod openapi;
 mod ops;
 mod payments;
 mod properties;
@@ -25,6 +26,7 @@ use axum::{
         HeaderName, HeaderValue, Request, StatusCode,
         header::{AUTHORIZATION, CONTENT_TYPE, ETAG, IF_NONE_MATCH},
     },
+    routing::get,
 };
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -34,6 +36,7 @@ use tower_http::{
     trace::{DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::cache::Cache;
 use crate::config::Settings;
@@ -69,6 +72,23 @@ impl AppState {
     }
 }
 
+/// Every documented route: the API under `/api/v1`, and the operator routes.
+pub fn routes() -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .merge(auth::router())
+        .merge(admin::router())
+        .merge(properties::router())
+        .merge(tenants::router())
+        .merge(leases::router())
+        .merge(charges::router())
+        .merge(payments::router())
+        .merge(mpesa::router())
+        .merge(reports::router());
+    OpenApiRouter::new()
+        .nest("/api/v1", api)
+        .merge(ops::router())
+}
+
 /// One CORS policy: the configured origins may call the API with a bearer
 /// token (any method, `Authorization` and `Content-Type` headers); others get
 /// no CORS headers, so browsers refuse them. Preflights (`OPTIONS`) are
@@ -95,19 +115,16 @@ fn cors(settings: &Settings) -> CorsLayer {
 }
 
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .merge(auth::router())
-        .merge(admin::router())
-        .merge(properties::router())
-        .merge(tenants::router())
-        .merge(leases::router())
-        .merge(charges::router())
-        .merge(payments::router())
-        .merge(mpesa::router())
-        .merge(reports::router());
-    Router::new()
-        .nest("/api/v1", api)
-        .merge(ops::router())
+    let (router, api) = routes().split_for_parts();
+    let document: Arc<str> = serde_json::to_string(&openapi::document(api))
+        .unwrap_or_else(|err| format!(r#"{{"error":"{err}"}}"#))
+        .into();
+    router
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { openapi::json_response(&document) }),
+        )
+        .route("/docs", get(openapi::docs_page))
         .fallback(|| async { AppError::NotFound("route") })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .route_layer(axum::middleware::from_fn(ops::record))

@@ -2,14 +2,11 @@
 //! (Paybill/Till numbers) landlords register so confirmations find them.
 
 use axum::{
-    Router,
     body::Bytes,
     extract::State,
     http::{HeaderMap, StatusCode},
-    routing::{get, post},
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::db::shortcodes::{self, Shortcode};
@@ -20,22 +17,22 @@ use crate::http::{
     extract::{Json, Query},
 };
 use crate::write::mpesa;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/payments/mpesa/c2b", post(c2b_confirmation))
-        .route(
-            "/mpesa/shortcodes",
-            get(list_shortcodes).post(register_shortcode),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(c2b_confirmation))
+        .routes(routes!(list_shortcodes, register_shortcode))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewShortcode {
+    #[schema(pattern = r"^[0-9]{5,7}$")]
     shortcode: String,
 }
 
+#[utoipa::path(post, path = "/mpesa/shortcodes", tag = "mpesa", request_body = NewShortcode, responses((status = 201, description = "registered", body = Shortcode)))]
 async fn register_shortcode(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -45,6 +42,7 @@ async fn register_shortcode(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+#[utoipa::path(get, path = "/mpesa/shortcodes", tag = "mpesa", responses((status = 200, description = "OK", body = Vec<Shortcode>)))]
 async fn list_shortcodes(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -53,7 +51,16 @@ async fn list_shortcodes(
     Ok(Json(shortcodes::list(reader, landlord).await?))
 }
 
-#[derive(Deserialize)]
+/// What Daraja expects back: `ResultCode` 0 accepts the confirmation.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "PascalCase")]
+struct C2bAnswer {
+    result_code: u8,
+    result_desc: &'static str,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SecretParam {
     secret: Option<String>,
 }
@@ -63,12 +70,13 @@ struct SecretParam {
 /// parameter. Request logs record the route, never the query, so it does not leak.
 /// The body is looked at only once the secret checks out: without it, every
 /// request is a 401, whatever it carries. The body is kept as received.
+#[utoipa::path(post, path = "/payments/mpesa/c2b", tag = "mpesa", params(SecretParam), request_body = mpesa::C2bConfirmation, responses((status = 200, description = "accepted (also a duplicate, a held amount, or money that matches no lease)", body = C2bAnswer)), security(("c2b_secret" = []), ("c2b_secret_query" = [])))]
 async fn c2b_confirmation(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(param): Query<SecretParam>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<C2bAnswer>> {
     let expected = state
         .settings
         .mpesa
@@ -89,5 +97,8 @@ async fn c2b_confirmation(
     let raw = String::from_utf8_lossy(&bytes).into_owned();
     let outcome = mpesa::confirm(&state.writes, confirmation, raw, state.tz).await?;
     tracing::info!(?outcome, "mpesa c2b confirmation");
-    Ok(Json(json!({ "ResultCode": 0, "ResultDesc": "Accepted" })))
+    Ok(Json(C2bAnswer {
+        result_code: 0,
+        result_desc: "Accepted",
+    }))
 }

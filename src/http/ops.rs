@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use axum::{
-    Router,
     extract::{MatchedPath, Request, State},
     http::{
         StatusCode,
@@ -11,36 +10,59 @@ use axum::{
     },
     middleware::Next,
     response::{IntoResponse, Response},
-    routing::get,
 };
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use futures_util::StreamExt;
 
 use crate::error::AppError;
 use crate::http::{AppState, DRAIN_BYTES, MAX_BODY_BYTES, extract::Json};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(prometheus))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(prometheus))
+}
+
+/// The answer of `/healthz` and `/readyz`.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Status {
+    status: &'static str,
+    /// Set when the database does not answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database: Option<&'static str>,
 }
 
 /// The process is alive; touches nothing.
-async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "alive", body = Status)), security(()))]
+async fn healthz() -> Json<Status> {
+    Json(Status {
+        status: "ok",
+        database: None,
+    })
 }
 
 /// The database answers on both the writer and the reader handles.
-async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "ready", body = Status), (status = 503, description = "the database does not answer", body = Status)), security(()))]
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Status>) {
     match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(Status {
+                status: "ready",
+                database: None,
+            }),
+        ),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "database": "unreachable" })),
+                Json(Status {
+                    status: "unavailable",
+                    database: Some("unreachable"),
+                }),
             )
         }
     }
@@ -48,6 +70,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
 
 /// Prometheus text format: request counts and latencies (recorded by
 /// [`record`]), and the cache and pool counters, copied in at scrape time.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")), security(()))]
 async fn prometheus(State(state): State<AppState>) -> Response {
     let stats = state.cache.stats().await;
     for view in &stats.views {

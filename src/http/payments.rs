@@ -1,7 +1,7 @@
 //! `/payments`: listing (with the suspense view), recording, status changes
 //! and allocation. M-Pesa confirmations arrive through `http::mpesa`.
 
-use axum::{Router, extract::State, http::StatusCode, routing::get};
+use axum::{extract::State, http::StatusCode};
 use serde::Deserialize;
 
 use crate::db::{
@@ -16,14 +16,16 @@ use crate::http::{
 };
 use crate::types::{Id, PaymentStatus};
 use crate::write::payments as write;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/payments", get(list).post(create))
-        .route("/payments/{id}", get(show).patch(update))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Filter {
     lease_id: Option<Id>,
     status: Option<PaymentStatus>,
@@ -32,6 +34,7 @@ struct Filter {
     unallocated: bool,
 }
 
+#[utoipa::path(get, path = "/payments", tag = "payments", params(Filter, PageRequest), responses((status = 200, description = "OK", body = Page<Payment>)))]
 async fn list(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -48,6 +51,7 @@ async fn list(
     Ok(Json(Page::from_rows(rows, page, |p| p.id)))
 }
 
+#[utoipa::path(post, path = "/payments", tag = "payments", request_body = write::CreatePayment, responses((status = 201, description = "created", body = Payment)))]
 async fn create(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -58,6 +62,7 @@ async fn create(
 }
 
 /// A payment's current status: real-time data, never cached.
+#[utoipa::path(get, path = "/payments/{id}", tag = "payments", params(("id" = i64, Path, description = "the record's id")), responses((status = 200, description = "OK", body = Payment)))]
 async fn show(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -67,6 +72,7 @@ async fn show(
     found.map(Json).ok_or(AppError::NotFound("payment"))
 }
 
+#[utoipa::path(patch, path = "/payments/{id}", tag = "payments", params(("id" = i64, Path, description = "the record's id")), request_body = write::UpdatePayment, responses((status = 200, description = "OK", body = Payment)))]
 async fn update(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,

@@ -1,6 +1,6 @@
 //! `/properties`, `/properties/{id}/units`, `/units/{id}`.
 
-use axum::{Router, extract::State, http::StatusCode, routing::get};
+use axum::{extract::State, http::StatusCode};
 
 use crate::cache::View;
 use crate::db::{
@@ -17,20 +17,19 @@ use crate::http::{
 };
 use crate::types::Id;
 use crate::write::properties as write;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/properties", get(list).post(create))
-        .route("/properties/{id}", get(show).patch(update).delete(delete))
-        .route("/properties/{id}/units", get(list_units).post(create_unit))
-        .route(
-            "/units/{id}",
-            get(show_unit).patch(update_unit).delete(delete_unit),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, delete))
+        .routes(routes!(list_units, create_unit))
+        .routes(routes!(show_unit, update_unit, delete_unit))
 }
 
 /// A static list: cached for a day, moved to a new key by any property or
 /// unit write.
+#[utoipa::path(get, path = "/properties", tag = "properties", params(PageRequest), responses((status = 200, description = "OK", body = Page<Property>)))]
 async fn list(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -53,6 +52,7 @@ async fn list(
     })
 }
 
+#[utoipa::path(post, path = "/properties", tag = "properties", request_body = write::CreateProperty, responses((status = 201, description = "created", body = Property)))]
 async fn create(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -62,6 +62,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(property)))
 }
 
+#[utoipa::path(get, path = "/properties/{id}", tag = "properties", params(("id" = i64, Path, description = "the record's id")), responses((status = 200, description = "OK", body = Property)))]
 async fn show(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -71,6 +72,7 @@ async fn show(
     found.map(Json).ok_or(AppError::NotFound("property"))
 }
 
+#[utoipa::path(patch, path = "/properties/{id}", tag = "properties", params(("id" = i64, Path, description = "the record's id")), request_body = write::UpdateProperty, responses((status = 200, description = "OK", body = Property)))]
 async fn update(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -82,6 +84,7 @@ async fn update(
     ))
 }
 
+#[utoipa::path(delete, path = "/properties/{id}", tag = "properties", params(("id" = i64, Path, description = "the record's id")), responses((status = 204, description = "deleted")))]
 async fn delete(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -91,6 +94,7 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/properties/{id}/units", tag = "properties", params(("id" = i64, Path, description = "the record's id"), PageRequest), responses((status = 200, description = "OK", body = Page<Unit>)))]
 async fn list_units(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -106,6 +110,7 @@ async fn list_units(
     Ok(Json(Page::from_rows(rows, page, |u| u.id)))
 }
 
+#[utoipa::path(post, path = "/properties/{id}/units", tag = "properties", params(("id" = i64, Path, description = "the record's id")), request_body = write::CreateUnit, responses((status = 201, description = "created", body = Unit)))]
 async fn create_unit(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -116,6 +121,7 @@ async fn create_unit(
     Ok((StatusCode::CREATED, Json(unit)))
 }
 
+#[utoipa::path(get, path = "/units/{id}", tag = "properties", params(("id" = i64, Path, description = "the record's id")), responses((status = 200, description = "OK", body = Unit)))]
 async fn show_unit(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -125,6 +131,7 @@ async fn show_unit(
     found.map(Json).ok_or(AppError::NotFound("unit"))
 }
 
+#[utoipa::path(patch, path = "/units/{id}", tag = "properties", params(("id" = i64, Path, description = "the record's id")), request_body = write::UpdateUnit, responses((status = 200, description = "OK", body = Unit)))]
 async fn update_unit(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -136,6 +143,7 @@ async fn update_unit(
     ))
 }
 
+#[utoipa::path(delete, path = "/units/{id}", tag = "properties", params(("id" = i64, Path, description = "the record's id")), responses((status = 204, description = "deleted")))]
 async fn delete_unit(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,

@@ -1,6 +1,6 @@
 //! Reads: reports, payment metrics and the dashboard.
 
-use axum::{Router, extract::State, routing::get};
+use axum::extract::State;
 use serde::Deserialize;
 
 use crate::error::{AppError, AppResult};
@@ -14,30 +14,38 @@ use crate::reports::{
     DateRange, RangeParams, parse_date,
     views::{self, Report},
 };
+use crate::reports::{
+    arrears::ArrearsReport, dashboard::Dashboard, financial::FinancialReport,
+    metrics::PaymentMetrics, occupancy::OccupancyReport, payments::PaymentsReport,
+};
 use crate::types::{Id, PaymentStatus, Role};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/reports/occupancy", get(occupancy_report))
-        .route("/reports/financial", get(financial_report))
-        .route("/reports/payments", get(payments_report))
-        .route("/reports/arrears", get(arrears_report))
-        .route("/metrics/payments", get(payment_metrics))
-        .route("/dashboard", get(own_dashboard))
-        .route("/landlords/{id}/dashboard", get(landlord_dashboard))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(occupancy_report))
+        .routes(routes!(financial_report))
+        .routes(routes!(payments_report))
+        .routes(routes!(arrears_report))
+        .routes(routes!(payment_metrics))
+        .routes(routes!(own_dashboard))
+        .routes(routes!(landlord_dashboard))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PropertyFilter {
     property_id: Option<Id>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StatusFilter {
     status: Option<PaymentStatus>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AsOf {
     as_of: Option<String>,
 }
@@ -57,6 +65,7 @@ async fn serve(
     })
 }
 
+#[utoipa::path(get, path = "/reports/occupancy", tag = "reports", params(PropertyFilter), responses((status = 200, description = "OK", body = OccupancyReport)))]
 async fn occupancy_report(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -69,6 +78,7 @@ async fn occupancy_report(
     serve(&state, landlord, filter.property_id, report, if_none_match).await
 }
 
+#[utoipa::path(get, path = "/reports/financial", tag = "reports", params(PropertyFilter, RangeParams), responses((status = 200, description = "OK", body = FinancialReport)))]
 async fn financial_report(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -81,6 +91,7 @@ async fn financial_report(
     serve(&state, landlord, filter.property_id, report, if_none_match).await
 }
 
+#[utoipa::path(get, path = "/reports/payments", tag = "reports", params(PropertyFilter, RangeParams, StatusFilter), responses((status = 200, description = "OK", body = PaymentsReport)))]
 async fn payments_report(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -97,6 +108,7 @@ async fn payments_report(
     serve(&state, landlord, filter.property_id, report, if_none_match).await
 }
 
+#[utoipa::path(get, path = "/reports/arrears", tag = "reports", params(PropertyFilter, AsOf), responses((status = 200, description = "OK", body = ArrearsReport)))]
 async fn arrears_report(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -112,6 +124,7 @@ async fn arrears_report(
     serve(&state, landlord, filter.property_id, report, if_none_match).await
 }
 
+#[utoipa::path(get, path = "/metrics/payments", tag = "reports", params(PropertyFilter), responses((status = 200, description = "OK", body = PaymentMetrics)))]
 async fn payment_metrics(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -124,6 +137,7 @@ async fn payment_metrics(
     serve(&state, landlord, filter.property_id, report, if_none_match).await
 }
 
+#[utoipa::path(get, path = "/dashboard", tag = "reports", params(PropertyFilter), responses((status = 200, description = "OK", body = Dashboard)))]
 async fn own_dashboard(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -138,6 +152,7 @@ async fn own_dashboard(
 
 /// The seed's `/dashboard/<landlord_id>`, authenticated: a landlord may open
 /// their own; an admin any landlord's; anyone else's answers 404.
+#[utoipa::path(get, path = "/landlords/{id}/dashboard", tag = "reports", params(("id" = i64, Path, description = "the landlord's id"), PropertyFilter), responses((status = 200, description = "OK", body = Dashboard)))]
 async fn landlord_dashboard(
     State(state): State<AppState>,
     user: AuthUser,

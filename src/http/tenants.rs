@@ -1,6 +1,6 @@
 //! `/tenants`.
 
-use axum::{Router, extract::State, http::StatusCode, routing::get};
+use axum::{extract::State, http::StatusCode};
 use serde::Deserialize;
 
 use crate::cache::View;
@@ -17,19 +17,22 @@ use crate::http::{
 };
 use crate::types::{Id, TenantStatus};
 use crate::write::tenants as write;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tenants", get(list).post(create))
-        .route("/tenants/{id}", get(show).patch(update).delete(delete))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update, delete))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Filter {
     status: Option<TenantStatus>,
 }
 
 /// A static list, cached like the property list.
+#[utoipa::path(get, path = "/tenants", tag = "tenants", params(Filter, PageRequest), responses((status = 200, description = "OK", body = Page<Tenant>)))]
 async fn list(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -59,6 +62,7 @@ async fn list(
     })
 }
 
+#[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = write::CreateTenant, responses((status = 201, description = "created", body = Tenant)))]
 async fn create(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -68,6 +72,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(tenant)))
 }
 
+#[utoipa::path(get, path = "/tenants/{id}", tag = "tenants", params(("id" = i64, Path, description = "the record's id")), responses((status = 200, description = "OK", body = Tenant)))]
 async fn show(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -77,6 +82,7 @@ async fn show(
     found.map(Json).ok_or(AppError::NotFound("tenant"))
 }
 
+#[utoipa::path(patch, path = "/tenants/{id}", tag = "tenants", params(("id" = i64, Path, description = "the record's id")), request_body = write::UpdateTenant, responses((status = 200, description = "OK", body = Tenant)))]
 async fn update(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
@@ -88,6 +94,7 @@ async fn update(
     ))
 }
 
+#[utoipa::path(delete, path = "/tenants/{id}", tag = "tenants", params(("id" = i64, Path, description = "the record's id")), responses((status = 204, description = "deleted")))]
 async fn delete(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,

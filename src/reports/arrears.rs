@@ -20,7 +20,7 @@ use crate::error::AppResult;
 use crate::reports::Scope;
 use crate::types::{Id, Money};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ArrearsReport {
     pub as_of: NaiveDate,
     pub property_id: Option<Id>,
@@ -29,7 +29,7 @@ pub struct ArrearsReport {
     pub leases: Vec<LeaseArrears>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ArrearsSummary {
     /// Total due and unpaid (the sum of the aged buckets).
     pub total_arrears: Money,
@@ -43,7 +43,7 @@ pub struct ArrearsSummary {
     pub unallocated: Money,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Buckets {
     #[serde(rename = "0_30")]
     pub days_0_30: Money,
@@ -55,7 +55,7 @@ pub struct Buckets {
     pub days_90_plus: Money,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LeaseArrears {
     pub lease_id: Id,
     pub property_id: Id,

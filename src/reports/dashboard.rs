@@ -18,7 +18,7 @@ use crate::reports::{
 };
 use crate::types::{Id, Period};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Dashboard {
     pub landlord_id: Id,
     pub property_id: Option<Id>,
@@ -31,7 +31,7 @@ pub struct Dashboard {
     pub arrears: ArrearsSummary,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Counts {
     pub properties: i64,
     pub units: i64,

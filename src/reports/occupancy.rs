@@ -9,14 +9,14 @@ use crate::error::AppResult;
 use crate::reports::{Scope, percent};
 use crate::types::Id;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OccupancyReport {
     pub as_of: NaiveDate,
     pub total: Occupancy,
     pub properties: Vec<PropertyOccupancy>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Occupancy {
     /// Every unit, off-market ones included.
     pub units: i64,
@@ -27,7 +27,7 @@ pub struct Occupancy {
     pub occupancy_pct: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PropertyOccupancy {
     pub property_id: Id,
     pub name: String,

@@ -18,9 +18,11 @@ use serde::{Deserialize, Serialize};
     Serialize,
     Deserialize,
     sqlx::Type,
+    utoipa::ToSchema,
 )]
 #[serde(transparent)]
 #[sqlx(transparent)]
+#[schema(value_type = i64, examples(150000))]
 pub struct Money(pub i64);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

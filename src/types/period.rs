@@ -110,6 +110,19 @@ impl<'de> Deserialize<'de> for Period {
 
 crate::types::enums::text_column!(Period);
 
+impl utoipa::PartialSchema for Period {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^20[0-9]{2}-(0[1-9]|1[0-2])$"))
+            .examples(["2026-12"])
+            .description(Some("A month, YYYY-MM (2000-01 to 2099-12)"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Period {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

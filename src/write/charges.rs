@@ -9,32 +9,34 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::{ChargeKind, Id, Money, Period, date};
 use crate::write::{ResultExt, WritePath, validate};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCharge {
     pub lease_id: Id,
     pub period: Period,
     pub kind: ChargeKind,
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub amount: Money,
     /// Defaults to the lease's due day in `period`.
     #[serde(default, deserialize_with = "date::strict_opt")]
+    #[schema(pattern = r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub due_date: Option<NaiveDate>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCharge {
     pub void: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunCharges {
     pub period: Period,
 }
 
 /// What a charge run did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RunSummary {
     pub period: Period,
     /// Leases that owe rent for the period.

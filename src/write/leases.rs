@@ -17,30 +17,35 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::{ChargeKind, Id, LeaseStatus, Money, Period, TenantStatus, date};
 use crate::write::{ResultExt, WritePath, validate};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLease {
     pub unit_id: Id,
     pub tenant_id: Id,
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub rent: Money,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub deposit: Money,
     #[serde(default = "default_due_day")]
     pub due_day: i32,
     #[serde(default)]
     pub grace_days: i32,
     #[serde(deserialize_with = "date::strict")]
+    #[schema(pattern = r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub start_date: NaiveDate,
     #[serde(default, deserialize_with = "date::strict_opt")]
+    #[schema(pattern = r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub end_date: Option<NaiveDate>,
     pub account_ref: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateLease {
     pub grace_days: Option<i32>,
     #[serde(default, deserialize_with = "date::strict_opt")]
+    #[schema(pattern = r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub end_date: Option<NaiveDate>,
     /// `ended` ends the lease (end date defaults to today) and frees the unit.
     pub status: Option<LeaseStatus>,

@@ -17,7 +17,7 @@ use crate::types::{Id, Money, PaymentMethod, PaymentStatus, whole_seconds};
 use crate::write::{ResultExt, WritePath, validate};
 
 /// The confirmation body. Unknown fields are ignored: Safaricom adds some.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct C2bConfirmation {
     #[serde(rename = "TransID")]
     pub trans_id: String,
@@ -68,7 +68,7 @@ const TRANS_TIME_AFTER: Duration = Duration::days(1);
 /// `TransAmount` is documented as a string (`"10.00"`) but integers are
 /// accepted too; a JSON float is refused rather than rounded.
 fn decimal_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, utoipa::ToSchema)]
     #[serde(untagged)]
     enum Amount {
         Text(String),
@@ -84,7 +84,7 @@ fn decimal_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D:
 fn optional_decimal_text<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, utoipa::ToSchema)]
     struct Wrapped(#[serde(deserialize_with = "decimal_text")] String);
     Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(text)| text))
 }

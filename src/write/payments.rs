@@ -13,11 +13,12 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::{Id, Money, PaymentMethod, PaymentStatus, date, whole_seconds};
 use crate::write::{ResultExt, Write, WritePath, validate};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePayment {
     /// Absent for money that is not yet matched to a lease.
     pub lease_id: Option<Id>,
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub amount: Money,
     pub method: PaymentMethod,
     /// `confirmed` (default) or `pending`; other states are reached by updates.
@@ -34,7 +35,7 @@ pub struct CreatePayment {
 
 /// A change to a payment: its status, or (for one without a lease: a
 /// suspense M-Pesa payment or a held one) the lease it pays.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePayment {
     pub status: Option<PaymentStatus>,

@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::{Id, Money};
 use crate::write::{ResultExt, WritePath, in_use, validate};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProperty {
     pub name: String,
@@ -23,7 +23,7 @@ pub struct CreateProperty {
     pub county: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProperty {
     pub name: Option<String>,
@@ -31,19 +31,21 @@ pub struct UpdateProperty {
     pub county: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUnit {
     pub label: String,
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub market_rent: Money,
     #[serde(default)]
     pub off_market: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUnit {
     pub label: Option<String>,
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub market_rent: Option<Money>,
     pub off_market: Option<bool>,
 }

@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::types::{Id, TenantStatus};
 use crate::write::{ResultExt, WritePath, in_use, validate};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
     pub name: String,
@@ -20,7 +20,7 @@ pub struct CreateTenant {
     pub status: Option<TenantStatus>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTenant {
     pub name: Option<String>,

@@ -13,6 +13,7 @@ mod crud;
 mod freshness;
 mod leases;
 mod mpesa;
+mod openapi;
 mod ops;
 mod oracle;
 mod payments;
