@@ -96,3 +96,36 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::types::Period;
+
+    proptest! {
+        #[test]
+        fn dates_of_the_century_round_trip(days in 0..36_524_u64) {
+            let date = NaiveDate::from_ymd_opt(2000, 1, 1).expect("date") + chrono::Days::new(days);
+            prop_assert_eq!(parse(&date.format("%Y-%m-%d").to_string()), Ok(date));
+            let period = Period::containing(date);
+            prop_assert_eq!(period.to_string().parse::<Period>().ok(), Some(period));
+        }
+
+        #[test]
+        fn any_text_is_a_date_or_an_error_never_a_panic(text in "\\PC{0,16}") {
+            if let Ok(date) = parse(&text) {
+                prop_assert!(YEARS.contains(&date.year()));
+                prop_assert_eq!(date.format("%Y-%m-%d").to_string(), text);
+            }
+        }
+
+        #[test]
+        fn any_text_is_a_period_or_an_error_never_a_panic(text in "[-+ 0-9]{0,9}") {
+            if let Ok(period) = text.parse::<Period>() {
+                prop_assert_eq!(period.to_string(), text);
+            }
+        }
+    }
+}

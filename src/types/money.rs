@@ -164,3 +164,46 @@ mod tests {
         assert_eq!(Money(-5).to_string(), "-KES 0.05");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// `Display` without the currency: what M-Pesa would send.
+    fn as_decimal(money: Money) -> String {
+        format!("{}.{:02}", money.0 / 100, money.0 % 100)
+    }
+
+    proptest! {
+        #[test]
+        fn decimal_text_round_trips(cents in 0..=i64::MAX) {
+            let money = Money(cents);
+            prop_assert_eq!(as_decimal(money).parse::<Money>(), Ok(money));
+            prop_assert_eq!(money.to_string(), format!("KES {}", as_decimal(money)));
+        }
+
+        #[test]
+        fn whole_shillings_and_one_decimal_parse_exactly(whole in 0..=92_233_720_368_547_757_i64, tenth in 0..10_i64) {
+            prop_assert_eq!(whole.to_string().parse::<Money>(), Ok(Money(whole * 100)));
+            prop_assert_eq!(format!("{whole}.{tenth}").parse::<Money>(), Ok(Money(whole * 100 + tenth * 10)));
+        }
+
+        #[test]
+        fn any_text_is_an_amount_or_an_error_never_a_panic(text in "\\PC{0,30}") {
+            if let Ok(money) = text.parse::<Money>() {
+                prop_assert!(money.0 >= 0);
+            }
+        }
+
+        #[test]
+        fn digit_strings_past_the_range_overflow_cleanly(text in "[0-9]{20,40}(\\.[0-9]{1,2})?") {
+            let trimmed = text.trim_start_matches('0');
+            let parsed = text.parse::<Money>();
+            if trimmed.split('.').next().is_some_and(|whole| whole.len() > 17) {
+                prop_assert_eq!(parsed, Err(MoneyError::Overflow));
+            }
+        }
+    }
+}

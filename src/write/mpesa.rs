@@ -351,3 +351,69 @@ mod tests {
         assert!(parse("10.5").is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use chrono::{Datelike, Timelike};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn trans_times_round_trip(seconds in 946_684_800_i64..4_102_444_800_i64) {
+            let at = DateTime::from_timestamp(seconds, 0).expect("instant");
+            let local = at.with_timezone(&chrono_tz::Africa::Nairobi);
+            let text = format!(
+                "{:04}{:02}{:02}{:02}{:02}{:02}",
+                local.year(), local.month(), local.day(), local.hour(), local.minute(), local.second()
+            );
+            prop_assert_eq!(parse_trans_time(&text).ok(), Some(at));
+        }
+
+        #[test]
+        fn any_trans_time_text_parses_or_is_refused(text in "\\PC{0,20}") {
+            let _ = parse_trans_time(&text);
+        }
+
+        #[test]
+        fn any_trans_id_is_normalised_or_refused(text in "\\PC{0,24}") {
+            if let Ok(id) = trans_id(&text) {
+                prop_assert!((1..=20).contains(&id.len()));
+                prop_assert!(id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+            }
+        }
+
+        /// Whatever JSON arrives, reading it as a confirmation answers or
+        /// refuses; it never panics, and what it accepts keeps the text.
+        #[test]
+        fn any_payload_is_read_or_refused(
+            id in "\\PC{0,12}",
+            time in "[0-9]{0,16}",
+            amount in prop_oneof![
+                "[0-9]{1,22}(\\.[0-9]{0,3})?".prop_map(serde_json::Value::from),
+                any::<u64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(serde_json::Value::from),
+                Just(serde_json::Value::Null),
+            ],
+            shortcode in prop_oneof![
+                "[0-9]{0,8}".prop_map(serde_json::Value::from),
+                any::<u32>().prop_map(serde_json::Value::from),
+                Just(serde_json::Value::Null),
+            ],
+            bill_ref in proptest::option::of("\\PC{0,30}"),
+        ) {
+            let payload = serde_json::json!({
+                "TransID": id, "TransTime": time, "TransAmount": amount,
+                "BusinessShortCode": shortcode, "BillRefNumber": bill_ref,
+            });
+            if let Ok(body) = serde_json::from_value::<C2bConfirmation>(payload) {
+                prop_assert_eq!(body.trans_id, id);
+                let _ = body.trans_amount.trim().parse::<Money>();
+                if let Some(code) = body.business_short_code {
+                    let _ = super::shortcode(&code);
+                }
+            }
+        }
+    }
+}
