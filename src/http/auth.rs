@@ -155,25 +155,21 @@ async fn login(
 ) -> AppResult<Json<LoginResponse>> {
     let address = peer.map(|Extension(ConnectInfo(peer))| peer.ip());
     let email = body.email.trim();
-    if let Err(locked) = state.login.check(email, address) {
+    if let Err(locked) = state.login.admit(email, address) {
         tracing::warn!(client = ?address, email, "login refused: too many failed attempts");
         return Err(locked);
     }
     let credentials = users::credentials_by_email(state.db.reader(), email).await?;
     let stored = credentials.as_ref().map(|c| c.password_hash.clone());
-    let valid = state
-        .login
-        .verify(email, address, body.password, stored)
-        .await?;
+    let valid = state.login.verify(body.password, stored).await?;
     let user_id = match (valid, credentials) {
         (true, Some(credentials)) => credentials.id,
         _ => {
-            state.login.failed(email, address);
             tracing::warn!(client = ?address, email, "login failed");
             return Err(AppError::InvalidCredentials);
         }
     };
-    state.login.succeeded(email);
+    state.login.succeeded(email, address);
     let token = auth::new_token();
     let now = crate::types::whole_seconds(Utc::now());
     let expires_at = now + Duration::hours(state.settings.auth.token_ttl_hours);

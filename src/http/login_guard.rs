@@ -1,7 +1,8 @@
-//! What keeps a login flood from hurting: password hashes computed a few at
-//! a time (each argon2 verification takes ~19 MiB, so 100 at once would take
-//! 2 GB), and failed logins counted per account and per client address, past
-//! a limit answered 429 with `Retry-After` before any hashing is done.
+//! What keeps a login flood from hurting: passwords checked on a few threads
+//! with reused memory ([`auth::Verifier`]; each argon2 check takes ~19 MiB, so
+//! 100 at once would take 2 GB), and failed logins counted per account and per
+//! client address, past a limit answered 429 with `Retry-After` before any
+//! hashing is done.
 //!
 //! Counting only failures needs a look before the attempt and a count after
 //! it, which a rate limiter (`governor`) cannot do without charging every
@@ -12,7 +13,6 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use moka::{ops::compute::Op, sync::Cache};
-use tokio::sync::Semaphore;
 
 use crate::auth;
 use crate::config::AuthSettings;
@@ -35,7 +35,7 @@ struct Window {
 }
 
 pub struct LoginGuard {
-    hashing: Semaphore,
+    verifier: auth::Verifier,
     failures: Cache<Key, Window>,
     max_failures: u32,
     window: Duration,
@@ -50,7 +50,7 @@ impl LoginGuard {
         };
         let window = Duration::from_secs(settings.lockout_window_secs.max(1));
         LoginGuard {
-            hashing: Semaphore::new(permits),
+            verifier: auth::Verifier::new(permits),
             failures: Cache::builder()
                 .max_capacity(MAX_KEYS)
                 .time_to_live(window)
@@ -65,63 +65,85 @@ impl LoginGuard {
         std::iter::once(account).chain(address.map(Key::Address))
     }
 
-    /// 429 while the account or the address is locked out.
-    pub fn check(&self, email: &str, address: Option<IpAddr>) -> Result<(), AppError> {
+    /// Admits a login attempt, or answers 429 while the account or the
+    /// address is locked out. An admitted attempt counts as a failure until
+    /// [`LoginGuard::succeeded`] says otherwise: counted before the password
+    /// is checked, a burst of concurrent guesses gets no more tries than a
+    /// sequence would.
+    pub fn admit(&self, email: &str, address: Option<IpAddr>) -> Result<(), AppError> {
         let now = Instant::now();
-        let locked_for = Self::keys(email, address)
-            .filter_map(|key| self.failures.get(&key))
-            .filter(|w| w.failures >= self.max_failures)
-            .filter_map(|w| (w.started + self.window).checked_duration_since(now))
-            .max();
-        match locked_for {
-            Some(left) => Err(AppError::TooManyAttempts(left.as_secs().max(1))),
-            None => Ok(()),
-        }
-    }
-
-    /// Counts a failed attempt against the account and the address.
-    pub fn failed(&self, email: &str, address: Option<IpAddr>) {
-        let now = Instant::now();
+        let mut counted = Vec::new();
         for key in Self::keys(email, address) {
-            self.failures.entry(key).and_compute_with(|current| {
-                let window = match current.map(|entry| entry.into_value()) {
-                    Some(w) if now.duration_since(w.started) < self.window => Window {
-                        failures: w.failures.saturating_add(1),
-                        ..w
-                    },
-                    _ => Window {
+            let mut locked_for = None;
+            self.failures
+                .entry(key.clone())
+                .and_compute_with(|current| match current.map(|entry| entry.into_value()) {
+                    Some(w) if now.duration_since(w.started) < self.window => {
+                        if w.failures >= self.max_failures {
+                            locked_for = Some(self.window - now.duration_since(w.started));
+                            Op::Nop
+                        } else {
+                            Op::Put(Window {
+                                failures: w.failures + 1,
+                                ..w
+                            })
+                        }
+                    }
+                    _ => Op::Put(Window {
                         started: now,
                         failures: 1,
-                    },
-                };
-                Op::Put(window)
+                    }),
+                });
+            match locked_for {
+                Some(left) => {
+                    for key in counted {
+                        self.refund(key);
+                    }
+                    return Err(AppError::TooManyAttempts(left.as_secs().max(1)));
+                }
+                None => counted.push(key),
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes back one counted attempt of `key`.
+    fn refund(&self, key: Key) {
+        self.failures
+            .entry(key)
+            .and_compute_with(|current| match current {
+                Some(entry) => {
+                    let w = entry.into_value();
+                    Op::Put(Window {
+                        failures: w.failures.saturating_sub(1),
+                        ..w
+                    })
+                }
+                None => Op::Nop,
             });
+    }
+
+    /// A successful login clears the account's failures and takes its own
+    /// attempt back from the address's.
+    pub fn succeeded(&self, email: &str, address: Option<IpAddr>) {
+        self.failures
+            .invalidate(&Key::Account(email.trim().to_lowercase()));
+        if let Some(address) = address {
+            self.refund(Key::Address(address));
         }
     }
 
-    /// A successful login clears the account's failures (not the address's).
-    pub fn succeeded(&self, email: &str) {
-        self.failures
-            .invalidate(&Key::Account(email.trim().to_lowercase()));
-    }
-
-    /// Verifies a password (see [`auth::verify_password_async`]) once a
-    /// hashing slot is free. The lockout is checked again after the wait, so
-    /// a burst queued behind the slots cannot all get their try.
-    pub async fn verify(
-        &self,
-        email: &str,
-        address: Option<IpAddr>,
-        password: String,
-        stored: Option<String>,
-    ) -> Result<bool, AppError> {
-        let _slot = self
-            .hashing
-            .acquire()
+    /// Verifies a password on the verification threads (see
+    /// [`auth::Verifier`]); 503 when too many logins wait already.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, AppError> {
+        let verdict = self
+            .verifier
+            .verify(password, stored)
             .await
-            .map_err(|_| AppError::Unavailable("shutting down"))?;
-        self.check(email, address)?;
-        Ok(auth::verify_password_async(password, stored).await?)
+            .ok_or(AppError::Unavailable(
+                "too many logins at once; retry shortly",
+            ))?;
+        Ok(verdict?)
     }
 }
 
@@ -143,17 +165,16 @@ mod tests {
         let a = Some(IpAddr::from([10, 0, 0, 1]));
         let b = Some(IpAddr::from([10, 0, 0, 2]));
         for _ in 0..3 {
-            assert!(guard.check("Wanjiru@example.com", a).is_ok());
-            guard.failed("wanjiru@example.com ", a);
+            assert!(guard.admit("Wanjiru@example.com", a).is_ok());
         }
-        let locked = guard.check("wanjiru@example.com", b);
+        let locked = guard.admit("wanjiru@example.com ", b);
         assert!(
             matches!(locked, Err(AppError::TooManyAttempts(secs)) if (1..=900).contains(&secs)),
             "{locked:?}"
         );
-        assert!(guard.check("otieno@example.com", b).is_ok());
-        guard.succeeded("WANJIRU@example.com");
-        assert!(guard.check("wanjiru@example.com", b).is_ok());
+        assert!(guard.admit("otieno@example.com", b).is_ok());
+        guard.succeeded("WANJIRU@example.com", b);
+        assert!(guard.admit("wanjiru@example.com", b).is_ok());
     }
 
     #[test]
@@ -161,9 +182,24 @@ mod tests {
         let guard = guard(3);
         let address = Some(IpAddr::from([192, 168, 1, 9]));
         for n in 0..3 {
-            guard.failed(&format!("user{n}@example.com"), address);
+            assert!(
+                guard
+                    .admit(&format!("user{n}@example.com"), address)
+                    .is_ok()
+            );
         }
-        assert!(guard.check("new@example.com", address).is_err());
-        assert!(guard.check("new@example.com", None).is_ok());
+        assert!(guard.admit("new@example.com", address).is_err());
+        assert!(guard.admit("new@example.com", None).is_ok());
+    }
+
+    #[test]
+    fn successful_logins_do_not_lock_their_address() {
+        let guard = guard(3);
+        let office = Some(IpAddr::from([172, 16, 0, 1]));
+        for n in 0..10 {
+            let email = format!("landlord{n}@example.com");
+            assert!(guard.admit(&email, office).is_ok(), "login {n}");
+            guard.succeeded(&email, office);
+        }
     }
 }

@@ -12,6 +12,7 @@ mod cli;
 mod crud;
 mod freshness;
 mod leases;
+mod migrations;
 mod mpesa;
 mod openapi;
 mod ops;
