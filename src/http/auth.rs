@@ -165,11 +165,12 @@ async fn login(
     let user_id = match (valid, credentials) {
         (true, Some(credentials)) => credentials.id,
         _ => {
+            state.login.failed(address);
             tracing::warn!(client = ?address, email, "login failed");
             return Err(AppError::InvalidCredentials);
         }
     };
-    state.login.succeeded(email, address);
+    state.login.succeeded(email);
     let token = auth::new_token();
     let now = crate::types::whole_seconds(Utc::now());
     let expires_at = now + Duration::hours(state.settings.auth.token_ttl_hours);
