@@ -1,7 +1,9 @@
-//! The `mfuko` command line: `serve`, `migrate`, `seed`, `user add`, `charges run`.
+//! The `mfuko` command line: `serve`, `migrate`, `seed`, `user add`, `charges run`,
+//! `rollups verify|rebuild`, `bench`.
 
 mod bench;
 mod charges;
+mod rollups;
 mod seed;
 mod serve;
 mod user;
@@ -40,6 +42,9 @@ pub enum Command {
     /// Rent charges.
     #[command(subcommand)]
     Charges(charges::ChargesCommand),
+    /// The reports' running totals.
+    #[command(subcommand)]
+    Rollups(rollups::RollupsCommand),
     /// Measure the service over HTTP, scenario by scenario.
     Bench(bench::BenchArgs),
 }
@@ -69,6 +74,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Seed(args) => seed::run(settings, args).await,
             Command::User(command) => user::run(settings, command).await,
             Command::Charges(command) => charges::run(settings, command).await,
+            Command::Rollups(command) => rollups::run(settings, command).await,
             Command::Bench(args) => bench::run(settings, args).await,
         }
     })

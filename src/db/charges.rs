@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::db::leases::BillableLease;
 use crate::db::page::PageRequest;
+use crate::db::rollups::ChargeFacts;
 use crate::db::{Reader, WriteTx, dialect, dispatch, dispatch_tx};
 use crate::types::{ChargeKind, Id, Money, Period};
 
@@ -34,6 +35,18 @@ const INSERT_BATCH: usize = 500;
 
 const COLUMNS: &str = "id, lease_id, period, kind, amount, due_date, void";
 
+/// A charge as written, with what the roll-ups need of it.
+#[derive(sqlx::FromRow)]
+struct Stored {
+    #[sqlx(flatten)]
+    charge: Charge,
+    #[sqlx(flatten)]
+    facts: ChargeFacts,
+}
+
+/// [`COLUMNS`] and the roll-up facts, for `RETURNING`.
+const STORED: &str = "id, lease_id, period, kind, amount, due_date, void, landlord_id, property_id";
+
 /// Inserts a charge on one of the landlord's leases; `None` if the lease is not theirs.
 pub async fn insert(
     tx: &mut WriteTx,
@@ -43,9 +56,9 @@ pub async fn insert(
     let sql = format!(
         "INSERT INTO charges (landlord_id, property_id, lease_id, period, kind, amount, due_date) \
          SELECT landlord_id, property_id, id, $3, $4, $5, $6 FROM leases \
-         WHERE id = $1 AND landlord_id = $2 RETURNING {COLUMNS}"
+         WHERE id = $1 AND landlord_id = $2 RETURNING {STORED}"
     );
-    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let stored: Option<Stored> = dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(charge.lease_id)
         .bind(landlord)
         .bind(charge.period)
@@ -53,7 +66,11 @@ pub async fn insert(
         .bind(charge.amount)
         .bind(charge.due_date)
         .fetch_optional(conn)
-        .await)
+        .await)?;
+    Ok(stored.map(|stored| {
+        tx.rollups().charge(None, Some(&stored.facts));
+        stored.charge
+    }))
 }
 
 /// Voids (or un-voids) a charge: charges are never deleted.
@@ -64,12 +81,28 @@ pub async fn set_void(
     void: bool,
 ) -> sqlx::Result<Option<Charge>> {
     let sql = format!(
-        "UPDATE charges SET void = $3 WHERE id = $1 AND landlord_id = $2 RETURNING {COLUMNS}"
+        "UPDATE charges SET void = $3 WHERE id = $1 AND landlord_id = $2 AND void <> $3 \
+         RETURNING {STORED}"
     );
-    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let changed: Option<Stored> = dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(landlord)
         .bind(void)
+        .fetch_optional(conn)
+        .await)?;
+    if let Some(stored) = changed {
+        let before = ChargeFacts {
+            void: !void,
+            ..stored.facts.clone()
+        };
+        tx.rollups().charge(Some(&before), Some(&stored.facts));
+        return Ok(Some(stored.charge));
+    }
+    // Already so, or not the landlord's.
+    let sql = format!("SELECT {COLUMNS} FROM charges WHERE id = $1 AND landlord_id = $2");
+    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(landlord)
         .fetch_optional(conn)
         .await)
 }
@@ -115,11 +148,12 @@ pub async fn insert_rent(
     for batch in leases.chunks(INSERT_BATCH) {
         let sql = format!(
             "INSERT INTO charges (landlord_id, property_id, lease_id, period, kind, amount, due_date) \
-             VALUES {} ON CONFLICT (lease_id, period) WHERE kind = 'rent' DO NOTHING",
+             VALUES {} ON CONFLICT (lease_id, period) WHERE kind = 'rent' DO NOTHING \
+             RETURNING landlord_id, property_id, lease_id, amount, due_date, void",
             dialect::values_rows(tx.is_postgres(), batch.len(), 7)
         );
-        created += dispatch_tx!(tx, conn => {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let inserted: Vec<ChargeFacts> = dispatch_tx!(tx, conn => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
             for lease in batch {
                 query = query
                     .bind(lease.landlord_id)
@@ -130,8 +164,12 @@ pub async fn insert_rent(
                     .bind(lease.rent)
                     .bind(period.day(lease.due_day.unsigned_abs()));
             }
-            query.execute(conn).await.map(|done| done.rows_affected())
+            query.fetch_all(conn).await
         })?;
+        for facts in &inserted {
+            tx.rollups().charge(None, Some(facts));
+        }
+        created += inserted.len() as u64;
     }
     Ok(created)
 }

@@ -20,6 +20,7 @@ pub mod page;
 pub mod payments;
 pub mod properties;
 pub mod reports;
+pub mod rollups;
 pub mod shortcodes;
 pub mod tenants;
 pub mod testing;
@@ -63,12 +64,12 @@ pub(crate) use dispatch;
 /// Like [`dispatch!`] for an open write transaction: `$conn` is the connection.
 macro_rules! dispatch_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
-        match $tx {
-            $crate::db::WriteTx::Sqlite(tx) => {
+        match $tx.conn_mut() {
+            $crate::db::TxConn::Sqlite(tx) => {
                 let $conn = &mut **tx;
                 $body
             }
-            $crate::db::WriteTx::Postgres(tx) => {
+            $crate::db::TxConn::Postgres(tx) => {
                 let $conn = &mut **tx;
                 $body
             }
@@ -87,7 +88,15 @@ pub struct Reader(Pool);
 
 /// An open write transaction; dropped without [`WriteTx::commit`] it rolls back,
 /// so an error anywhere in a multi-row write leaves nothing half-written.
-pub enum WriteTx {
+/// It carries the roll-up changes its writes made ([`rollups::Delta`]; the
+/// query functions that change charges or payments record them), applied
+/// when it commits: a committed write and its roll-ups are never apart.
+pub struct WriteTx {
+    conn: TxConn,
+    rollups: rollups::Delta,
+}
+
+pub enum TxConn {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
@@ -104,9 +113,13 @@ impl Writer {
     /// write lock up front, so it can never fail later with `SQLITE_BUSY_SNAPSHOT`
     /// (which `busy_timeout` does not retry) when another process writes too.
     pub async fn begin(&self) -> sqlx::Result<WriteTx> {
-        Ok(match &self.0 {
-            Pool::Sqlite(pool) => WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            Pool::Postgres(pool) => WriteTx::Postgres(pool.begin().await?),
+        let conn = match &self.0 {
+            Pool::Sqlite(pool) => TxConn::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(pool) => TxConn::Postgres(pool.begin().await?),
+        };
+        Ok(WriteTx {
+            conn,
+            rollups: rollups::Delta::default(),
         })
     }
 
@@ -116,15 +129,30 @@ impl Writer {
 }
 
 impl WriteTx {
-    pub async fn commit(self) -> sqlx::Result<()> {
-        match self {
-            WriteTx::Sqlite(tx) => tx.commit().await,
-            WriteTx::Postgres(tx) => tx.commit().await,
+    /// Applies the roll-up changes, then commits.
+    pub async fn commit(mut self) -> sqlx::Result<()> {
+        let delta = std::mem::take(&mut self.rollups);
+        if !delta.is_empty() {
+            delta.apply(&mut self).await?;
+        }
+        match self.conn {
+            TxConn::Sqlite(tx) => tx.commit().await,
+            TxConn::Postgres(tx) => tx.commit().await,
         }
     }
 
     pub fn is_postgres(&self) -> bool {
-        matches!(self, WriteTx::Postgres(_))
+        matches!(self.conn, TxConn::Postgres(_))
+    }
+
+    /// The connection, for `dispatch_tx!`.
+    pub fn conn_mut(&mut self) -> &mut TxConn {
+        &mut self.conn
+    }
+
+    /// Where this transaction's writes record their roll-up changes.
+    pub(crate) fn rollups(&mut self) -> &mut rollups::Delta {
+        &mut self.rollups
     }
 }
 

@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::db::page::PageRequest;
+use crate::db::rollups::PaymentFacts;
 use crate::db::{Reader, WriteTx, dialect, dispatch, dispatch_tx, leases::LeaseOwner};
 use crate::types::{Id, Money, PaymentMethod, PaymentStatus};
 
@@ -50,6 +51,18 @@ pub struct NewPayment {
 const COLUMNS: &str = "id, lease_id, amount, method, status, reference, mpesa_receipt, \
                        account_ref, payer, notes, paid_at, received_at";
 
+/// A payment as written, with what the roll-ups need of it.
+#[derive(sqlx::FromRow)]
+struct Stored {
+    #[sqlx(flatten)]
+    payment: Payment,
+    #[sqlx(flatten)]
+    facts: PaymentFacts,
+}
+
+/// The roll-up facts beyond [`COLUMNS`], for `RETURNING`.
+const FACTS: &str = "landlord_id, property_id, paid_on";
+
 const INSERT: &str = "INSERT INTO payments (landlord_id, property_id, lease_id, amount, method, \
                       status, reference, mpesa_receipt, account_ref, payer, notes, paid_at, \
                       paid_on, received_at, raw_payload) \
@@ -79,10 +92,12 @@ macro_rules! bind_new_payment {
 /// Inserts a payment; a reference the landlord used before for the same
 /// method is a unique violation (`Constraint::PaymentReference`).
 pub async fn insert(tx: &mut WriteTx, payment: &NewPayment) -> sqlx::Result<Payment> {
-    let sql = format!("{INSERT} RETURNING {COLUMNS}");
-    dispatch_tx!(tx, conn => bind_new_payment!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), payment)
+    let sql = format!("{INSERT} RETURNING {COLUMNS}, {FACTS}");
+    let stored: Stored = dispatch_tx!(tx, conn => bind_new_payment!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), payment)
         .fetch_one(conn)
-        .await)
+        .await)?;
+    tx.rollups().payment(None, Some(&stored.facts));
+    Ok(stored.payment)
 }
 
 /// Inserts a payment unless it collides with one already stored (the same
@@ -93,10 +108,14 @@ pub async fn insert_if_new(
     tx: &mut WriteTx,
     payment: &NewPayment,
 ) -> sqlx::Result<Option<Payment>> {
-    let sql = format!("{INSERT} ON CONFLICT DO NOTHING RETURNING {COLUMNS}");
-    dispatch_tx!(tx, conn => bind_new_payment!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), payment)
+    let sql = format!("{INSERT} ON CONFLICT DO NOTHING RETURNING {COLUMNS}, {FACTS}");
+    let stored: Option<Stored> = dispatch_tx!(tx, conn => bind_new_payment!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), payment)
         .fetch_optional(conn)
-        .await)
+        .await)?;
+    Ok(stored.map(|stored| {
+        tx.rollups().payment(None, Some(&stored.facts));
+        stored.payment
+    }))
 }
 
 /// Moves a payment to `to` if its status is one of `from`. Returns the row,
@@ -111,15 +130,35 @@ pub async fn set_status(
 ) -> sqlx::Result<Option<Payment>> {
     let sql = format!(
         "UPDATE payments SET status = $4 WHERE id = $1 AND landlord_id = $2 AND status = $3 \
-         RETURNING {COLUMNS}"
+         RETURNING {COLUMNS}, {FACTS}"
     );
-    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let stored: Option<Stored> = dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(landlord)
         .bind(from)
         .bind(to)
         .fetch_optional(conn)
-        .await)
+        .await)?;
+    Ok(stored.map(|stored| {
+        let before = PaymentFacts {
+            status: from,
+            ..stored.facts.clone()
+        };
+        tx.rollups().payment(Some(&before), Some(&stored.facts));
+        stored.payment
+    }))
+}
+
+/// What the roll-ups know of a payment now (before a change that cannot
+/// say what it changed).
+async fn facts(tx: &mut WriteTx, id: Id) -> sqlx::Result<Option<PaymentFacts>> {
+    dispatch_tx!(tx, conn => sqlx::query_as(
+        "SELECT landlord_id, property_id, lease_id, amount, method, status, paid_on \
+         FROM payments WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await)
 }
 
 /// Whether a C2B confirmation with this receipt (TransID) is stored.
@@ -159,17 +198,20 @@ pub async fn reconcile(
     status: PaymentStatus,
     raw_payload: &str,
 ) -> sqlx::Result<Payment> {
+    let before = facts(tx, id).await?;
     let sql = format!(
         "UPDATE payments SET mpesa_receipt = $2, status = $3, raw_payload = $4 WHERE id = $1 \
-         RETURNING {COLUMNS}"
+         RETURNING {COLUMNS}, {FACTS}"
     );
-    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let stored: Stored = dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(receipt)
         .bind(status)
         .bind(raw_payload)
         .fetch_one(conn)
-        .await)
+        .await)?;
+    tx.rollups().payment(before.as_ref(), Some(&stored.facts));
+    Ok(stored.payment)
 }
 
 /// A payment without a lease, with its landlord (`None`: nobody's shortcode).
@@ -191,12 +233,13 @@ pub async fn allocate(
     lease: &LeaseOwner,
     status: PaymentStatus,
 ) -> sqlx::Result<Option<Payment>> {
+    let before = facts(tx, id).await?;
     let sql = format!(
         "UPDATE payments SET lease_id = $3, property_id = $4, landlord_id = $5, status = $6 \
          WHERE id = $1 AND ($2 IS NULL OR landlord_id = $2) AND lease_id IS NULL \
-         RETURNING {COLUMNS}"
+         RETURNING {COLUMNS}, {FACTS}"
     );
-    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let stored: Option<Stored> = dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(landlord)
         .bind(lease.id)
@@ -204,7 +247,11 @@ pub async fn allocate(
         .bind(lease.landlord_id)
         .bind(status)
         .fetch_optional(conn)
-        .await)
+        .await)?;
+    Ok(stored.map(|stored| {
+        tx.rollups().payment(before.as_ref(), Some(&stored.facts));
+        stored.payment
+    }))
 }
 
 /// Any payment with its landlord, locked (an admin's allocation).

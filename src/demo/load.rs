@@ -9,7 +9,7 @@ use anyhow::Context;
 use indicatif::ProgressBar;
 
 use super::{DemoData, SeedSpec, SeedSummary, generate};
-use crate::db::{Database, WriteTx, dialect, dispatch_tx};
+use crate::db::{Database, WriteTx, dialect, dispatch_tx, rollups};
 use crate::types::Id;
 
 /// Rows between commits.
@@ -180,6 +180,10 @@ pub async fn load(
     )
     .await
     .context("moving identity sequences past the demo ids")?;
+    // The roll-ups in bulk, from what was just loaded.
+    rollups::rebuild(loader.tx().await?)
+        .await
+        .context("building the roll-ups")?;
     loader.commit().await?;
     dialect::analyze(db.writer().pool())
         .await

@@ -370,3 +370,37 @@ fn bench_measures_every_scenario() {
         Some(true)
     );
 }
+
+/// `rollups verify` finds nothing wrong with a freshly seeded database, names
+/// a drifted row (exit 1), and `rollups rebuild` repairs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollups_verify_finds_drift_and_rebuild_repairs_it() {
+    let (url, _dir) = fresh_database(Backend::Sqlite).await.expect("sqlite");
+    mfuko(&url, &SEED_ARGS);
+    let verified = mfuko(&url, &["rollups", "verify"]);
+    assert!(verified.contains("agree"), "{verified}");
+
+    let db = mfuko::db::Database::connect(&crate::helpers::test_settings(&url).database)
+        .await
+        .expect("connect");
+    let mfuko::db::Pool::Sqlite(pool) = mfuko::db::testing::writer_pool(&db) else {
+        unreachable!("a SQLite URL");
+    };
+    sqlx::query("UPDATE rollup_leases SET paid = paid + 1 WHERE lease_id = 1")
+        .execute(pool)
+        .await
+        .expect("corrupting a roll-up");
+    db.close().await;
+
+    let drifted = run(&url, &["rollups", "verify"]);
+    assert!(!drifted.status.success(), "drift is exit 1");
+    let table = String::from_utf8_lossy(&drifted.stdout);
+    assert!(
+        table.contains("rollup_leases") && table.lines().count() == 2,
+        "{table}"
+    );
+
+    mfuko(&url, &["rollups", "rebuild"]);
+    let verified = mfuko(&url, &["rollups", "verify"]);
+    assert!(verified.contains("agree"), "{verified}");
+}

@@ -29,8 +29,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: mfuko::db::Database,
     pub cache: mfuko::cache::Cache,
-    _dir: Option<tempfile::TempDir>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    alive: std::sync::Arc<Alive>,
 }
 
 /// Settings for a test server on `db_url`: port 0, small pools, quiet logs.
@@ -61,6 +60,20 @@ pub async fn fresh_database(backend: Backend) -> Option<(String, Option<tempfile
     }
 }
 
+/// What keeps a test server up: its database directory and its shutdown
+/// signal. The server stops when the last holder drops it.
+pub struct Alive {
+    _dir: Option<tempfile::TempDir>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    /// Keeps the server (and its database) up beyond the `TestApp`.
+    pub fn keep_alive(&self) -> std::sync::Arc<Alive> {
+        std::sync::Arc::clone(&self.alive)
+    }
+}
+
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let (db_url, dir) = fresh_database(backend).await?;
     Some(spawn_app_with(test_settings(&db_url), dir).await)
@@ -83,8 +96,10 @@ pub async fn spawn_app_with(settings: Settings, dir: Option<tempfile::TempDir>) 
         client: reqwest::Client::new(),
         db,
         cache,
-        _dir: dir,
-        _shutdown: shutdown,
+        alive: std::sync::Arc::new(Alive {
+            _dir: dir,
+            _shutdown: shutdown,
+        }),
     }
 }
 
@@ -269,6 +284,21 @@ pub const DEPOSIT: i64 = 5_000_000;
 /// The fixture lease's M-Pesa account reference, as stored (upper case).
 pub const ACCOUNT_REF: &str = "KAMAU-A1";
 
+/// After every API test, whatever it wrote: the roll-ups its writes kept
+/// must equal what the history says (`mfuko rollups verify`).
+pub async fn assert_rollups_agree(db: &mfuko::db::Database) {
+    let differences = match mfuko::db::rollups::verify(db.reader()).await {
+        Ok(differences) => differences,
+        // The test closed the database on purpose (readiness checks).
+        Err(sqlx::Error::PoolClosed) => return,
+        Err(err) => panic!("verifying roll-ups: {err}"),
+    };
+    assert!(
+        differences.is_empty(),
+        "roll-ups drifted from the history: {differences:#?}"
+    );
+}
+
 /// The Paybill number tests register for a landlord (Daraja's sandbox one).
 pub const PAYBILL: &str = "600638";
 
@@ -351,7 +381,10 @@ macro_rules! on_both_databases {
                     let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite)
                         .await
                         .expect("SQLite is always available");
+                    let (db, alive) = (app.db.clone(), app.keep_alive());
                     super::$test(app).await;
+                    $crate::helpers::assert_rollups_agree(&db).await;
+                    drop(alive);
                 }
             )+
         }
@@ -360,7 +393,10 @@ macro_rules! on_both_databases {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
                     if let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await {
+                        let (db, alive) = (app.db.clone(), app.keep_alive());
                         super::$test(app).await;
+                        $crate::helpers::assert_rollups_agree(&db).await;
+                        drop(alive);
                     }
                 }
             )+

@@ -1,7 +1,8 @@
 //! Migration 0004 (hardening) on a database that already holds data written
 //! under 0003: shortcodes move to their table, C2B payments get their
 //! receipt, amounts past the ceiling are held (payments) or voided (charges),
-//! references become per landlord, and nothing is lost. On both engines.
+//! references become per landlord, and nothing is lost; then 0005 builds
+//! the roll-ups from that history. On both engines.
 
 use mfuko::db::{Database, Pool, testing::writer_pool};
 use serde_json::json;
@@ -77,6 +78,7 @@ async fn data_written_before_0004_survives_it(backend: Backend) {
     .await;
 
     db.migrate().await.expect("migrating to the latest schema");
+    crate::helpers::assert_rollups_agree(&db).await;
     let pool = writer_pool(&db);
     assert_eq!(
         scalar(

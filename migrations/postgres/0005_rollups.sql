@@ -1,0 +1,51 @@
+-- Roll-ups (keep in step with migrations/sqlite): running totals kept by
+-- every write in its own transaction (`db::rollups`), so today's reports read
+-- a few rows instead of a landlord's whole history. `mfuko rollups verify`
+-- compares them with the history; `mfuko rollups rebuild` recomputes them.
+-- property_id 0 stands for "no property" (payments allocated to no lease).
+
+-- Non-void charges per landlord, property and due month.
+CREATE TABLE rollup_charge_months (
+    landlord_id BIGINT NOT NULL,
+    property_id BIGINT NOT NULL,
+    month       TEXT    NOT NULL,
+    count       BIGINT NOT NULL,
+    amount      BIGINT NOT NULL,
+    PRIMARY KEY (landlord_id, property_id, month)
+);
+
+-- Payments (all statuses but held) per landlord, property, paid month,
+-- status and method.
+CREATE TABLE rollup_payment_months (
+    landlord_id BIGINT NOT NULL,
+    property_id BIGINT NOT NULL,
+    month       TEXT    NOT NULL,
+    status      TEXT    NOT NULL,
+    method      TEXT    NOT NULL,
+    count       BIGINT NOT NULL,
+    amount      BIGINT NOT NULL,
+    PRIMARY KEY (landlord_id, property_id, month, status, method)
+);
+
+-- Per lease: every non-void charge, and every confirmed payment.
+CREATE TABLE rollup_leases (
+    lease_id    BIGINT PRIMARY KEY,
+    landlord_id BIGINT NOT NULL,
+    property_id BIGINT NOT NULL,
+    charged     BIGINT NOT NULL,
+    paid        BIGINT NOT NULL
+);
+CREATE INDEX rollup_leases_landlord ON rollup_leases (landlord_id, property_id);
+
+INSERT INTO rollup_charge_months (landlord_id, property_id, month, count, amount)
+    SELECT landlord_id, property_id, to_char(due_date, 'YYYY-MM'), COUNT(*), CAST(SUM(amount) AS BIGINT)
+    FROM charges WHERE NOT void GROUP BY landlord_id, property_id, to_char(due_date, 'YYYY-MM');
+INSERT INTO rollup_payment_months (landlord_id, property_id, month, status, method, count, amount)
+    SELECT landlord_id, COALESCE(property_id, 0), to_char(paid_on, 'YYYY-MM'), status, method, COUNT(*), CAST(SUM(amount) AS BIGINT)
+    FROM payments WHERE landlord_id IS NOT NULL AND status <> 'held'
+    GROUP BY landlord_id, COALESCE(property_id, 0), to_char(paid_on, 'YYYY-MM'), status, method;
+INSERT INTO rollup_leases (lease_id, landlord_id, property_id, charged, paid)
+    SELECT l.id, l.landlord_id, l.property_id,
+           COALESCE((SELECT SUM(amount) FROM charges c WHERE c.lease_id = l.id AND NOT c.void), 0),
+           COALESCE((SELECT SUM(amount) FROM payments p WHERE p.lease_id = l.id AND p.status = 'confirmed'), 0)
+    FROM leases l;

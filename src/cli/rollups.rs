@@ -1,0 +1,75 @@
+//! `mfuko rollups verify` and `mfuko rollups rebuild`.
+
+use std::time::Instant;
+
+use clap::Subcommand;
+
+use crate::cache::Data;
+use crate::config::Settings;
+use crate::db::rollups;
+use crate::write::WritePath;
+
+#[derive(Debug, Subcommand)]
+pub enum RollupsCommand {
+    /// Compare the roll-ups with the history; exit 1 and list the
+    /// differences when they disagree.
+    Verify,
+    /// Recompute the roll-ups from the history (in one transaction).
+    Rebuild,
+}
+
+pub async fn run(settings: Settings, command: RollupsCommand) -> anyhow::Result<()> {
+    let db = super::connect_migrated(&settings).await?;
+    let started = Instant::now();
+    match command {
+        RollupsCommand::Verify => {
+            let differences = rollups::verify(db.reader()).await?;
+            db.close().await;
+            if differences.is_empty() {
+                println!(
+                    "roll-ups agree with the history ({} ms)",
+                    started.elapsed().as_millis()
+                );
+                return Ok(());
+            }
+            println!(
+                "{:<22} {:<40} {:>28} {:>28}",
+                "table", "row", "history (count|charged, amount|paid)", "stored"
+            );
+            for d in &differences {
+                println!(
+                    "{:<22} {:<40} {:>28} {:>28}",
+                    d.table,
+                    d.key,
+                    format!("{} {}", d.expected.0, d.expected.1),
+                    format!("{} {}", d.stored.0, d.stored.1)
+                );
+            }
+            anyhow::bail!(
+                "{} roll-up rows disagree with the history; `mfuko rollups rebuild` recomputes them",
+                differences.len()
+            )
+        }
+        RollupsCommand::Rebuild => {
+            let redis_url = settings
+                .redis
+                .url
+                .as_ref()
+                .map(|url| url.expose().to_owned());
+            let cache =
+                crate::cache::Cache::connect(settings.cache.clone(), redis_url.as_deref()).await?;
+            let path = WritePath::new(db.writer().clone(), cache, settings.money.max_amount()?);
+            path.run(async |write| {
+                rollups::rebuild(write.tx()).await?;
+                // Every view built on them moves to new keys.
+                write.touch_everyone(&[Data::Charges, Data::Payments]);
+                Ok(())
+            })
+            .await
+            .map_err(|err| anyhow::anyhow!("rebuilding the roll-ups: {}", err.cause()))?;
+            db.close().await;
+            println!("roll-ups rebuilt ({} ms)", started.elapsed().as_millis());
+            Ok(())
+        }
+    }
+}

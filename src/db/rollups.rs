@@ -1,0 +1,408 @@
+//! Roll-ups: running totals every write keeps in its own transaction, so
+//! today's reports read a few rows instead of a landlord's whole history.
+//!
+//! A write never computes a delta by hand. It says what a charge or payment
+//! contributed before the change and after it ([`ChargeFacts`],
+//! [`PaymentFacts`]; `None` for "did not exist"), and [`Delta`] subtracts the
+//! one contribution from the other. What a row contributes is one pure
+//! function per kind, the same one `rebuild` and `verify` use in SQL form.
+//!
+//! Tables (migration 0005): `rollup_charge_months` (non-void charges by
+//! landlord, property, due month), `rollup_payment_months` (payments but held
+//! ones, by landlord, property — 0 for none — paid month, status, method),
+//! `rollup_leases` (per lease: non-void charges and confirmed payments).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::db::{WriteTx, dispatch_tx};
+use crate::types::{Id, Money, PaymentMethod, PaymentStatus, Period};
+
+/// What the roll-ups need to know of a charge.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChargeFacts {
+    pub landlord_id: Id,
+    pub property_id: Id,
+    pub lease_id: Id,
+    pub amount: Money,
+    pub due_date: NaiveDate,
+    pub void: bool,
+}
+
+/// What the roll-ups need to know of a payment.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PaymentFacts {
+    pub landlord_id: Option<Id>,
+    pub property_id: Option<Id>,
+    pub lease_id: Option<Id>,
+    pub amount: Money,
+    pub method: PaymentMethod,
+    pub status: PaymentStatus,
+    pub paid_on: NaiveDate,
+}
+
+/// A charge's or payment's month row: landlord, property (0: none), month.
+type MonthKey = (Id, Id, Period);
+/// A payment month row also has its status and method.
+type PaymentMonthKey = (Id, Id, Period, PaymentStatus, PaymentMethod);
+
+/// Count and amount.
+type Sum = (i64, i128);
+
+/// Changes to apply to the roll-ups, accumulated over a write and applied
+/// once before it commits (zero entries are dropped).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Delta {
+    charge_months: BTreeMap<MonthKey, Sum>,
+    payment_months: BTreeMap<PaymentMonthKey, Sum>,
+    /// lease → (landlord, property, charged, paid)
+    leases: BTreeMap<Id, (Id, Id, i128, i128)>,
+}
+
+impl Delta {
+    /// Records that a charge went from `before` to `after`.
+    pub fn charge(&mut self, before: Option<&ChargeFacts>, after: Option<&ChargeFacts>) {
+        for (facts, sign) in [(before, -1_i64), (after, 1)] {
+            let Some(c) = facts.filter(|c| !c.void) else {
+                continue;
+            };
+            let amount = i128::from(c.amount.minor()) * i128::from(sign);
+            let month = (c.landlord_id, c.property_id, Period::containing(c.due_date));
+            let entry = self.charge_months.entry(month).or_default();
+            entry.0 += sign;
+            entry.1 += amount;
+            let lease =
+                self.leases
+                    .entry(c.lease_id)
+                    .or_insert((c.landlord_id, c.property_id, 0, 0));
+            lease.2 += amount;
+        }
+    }
+
+    /// Records that a payment went from `before` to `after`.
+    pub fn payment(&mut self, before: Option<&PaymentFacts>, after: Option<&PaymentFacts>) {
+        for (facts, sign) in [(before, -1_i64), (after, 1)] {
+            let Some(p) = facts.filter(|p| p.status != PaymentStatus::Held) else {
+                continue;
+            };
+            // A payment no landlord received is in nobody's reports.
+            let Some(landlord) = p.landlord_id else {
+                continue;
+            };
+            let amount = i128::from(p.amount.minor()) * i128::from(sign);
+            let property = p.property_id.unwrap_or(0);
+            let month = (
+                landlord,
+                property,
+                Period::containing(p.paid_on),
+                p.status,
+                p.method,
+            );
+            let entry = self.payment_months.entry(month).or_default();
+            entry.0 += sign;
+            entry.1 += amount;
+            if let (Some(lease), PaymentStatus::Confirmed) = (p.lease_id, p.status) {
+                let row = self
+                    .leases
+                    .entry(lease)
+                    .or_insert((landlord, property, 0, 0));
+                row.3 += amount;
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.charge_months.values().all(|s| *s == (0, 0))
+            && self.payment_months.values().all(|s| *s == (0, 0))
+            && self.leases.values().all(|l| l.2 == 0 && l.3 == 0)
+    }
+
+    /// Applies the changes in `tx`, in key order (two writes touching the
+    /// same rows lock them in the same order).
+    pub async fn apply(&self, tx: &mut WriteTx) -> sqlx::Result<()> {
+        for ((landlord, property, month), (count, amount)) in &self.charge_months {
+            if (*count, *amount) == (0, 0) {
+                continue;
+            }
+            dispatch_tx!(tx, conn => sqlx::query(
+                "INSERT INTO rollup_charge_months (landlord_id, property_id, month, count, amount) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (landlord_id, property_id, month) DO UPDATE SET \
+                 count = rollup_charge_months.count + excluded.count, \
+                 amount = rollup_charge_months.amount + excluded.amount",
+            )
+            .bind(landlord)
+            .bind(property)
+            .bind(month)
+            .bind(count)
+            .bind(narrow(*amount))
+            .execute(conn)
+            .await
+            .map(drop))?;
+        }
+        for ((landlord, property, month, status, method), (count, amount)) in &self.payment_months {
+            if (*count, *amount) == (0, 0) {
+                continue;
+            }
+            dispatch_tx!(tx, conn => sqlx::query(
+                "INSERT INTO rollup_payment_months \
+                 (landlord_id, property_id, month, status, method, count, amount) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (landlord_id, property_id, month, status, method) DO UPDATE SET \
+                 count = rollup_payment_months.count + excluded.count, \
+                 amount = rollup_payment_months.amount + excluded.amount",
+            )
+            .bind(landlord)
+            .bind(property)
+            .bind(month)
+            .bind(status)
+            .bind(method)
+            .bind(count)
+            .bind(narrow(*amount))
+            .execute(conn)
+            .await
+            .map(drop))?;
+        }
+        for (lease, (landlord, property, charged, paid)) in &self.leases {
+            if (*charged, *paid) == (0, 0) {
+                continue;
+            }
+            dispatch_tx!(tx, conn => sqlx::query(
+                "INSERT INTO rollup_leases (lease_id, landlord_id, property_id, charged, paid) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (lease_id) DO UPDATE SET \
+                 charged = rollup_leases.charged + excluded.charged, \
+                 paid = rollup_leases.paid + excluded.paid",
+            )
+            .bind(lease)
+            .bind(landlord)
+            .bind(property)
+            .bind(narrow(*charged))
+            .bind(narrow(*paid))
+            .execute(conn)
+            .await
+            .map(drop))?;
+        }
+        Ok(())
+    }
+}
+
+/// A delta fits in `i64`: stored amounts are at most `Money::CEILING` and a
+/// write changes few rows.
+fn narrow(value: i128) -> i64 {
+    i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// The history's totals, grouped like each roll-up table (rows that sum to
+/// zero left out): what the tables must hold. `{month}` is the dialect's
+/// month expression of the date column.
+fn expected_sql(postgres: bool) -> [(&'static str, String); 3] {
+    let due_month = super::dialect::month_of(postgres, "due_date");
+    let paid_month = super::dialect::month_of(postgres, "paid_on");
+    [
+        (
+            "rollup_charge_months",
+            format!(
+                "SELECT CAST(landlord_id AS TEXT) || '/' || CAST(property_id AS TEXT) || '/' || {due_month} AS key, \
+                 COUNT(*) AS a, CAST(SUM(amount) AS BIGINT) AS b \
+                 FROM charges WHERE NOT void GROUP BY landlord_id, property_id, {due_month}"
+            ),
+        ),
+        (
+            "rollup_payment_months",
+            format!(
+                "SELECT CAST(landlord_id AS TEXT) || '/' || CAST(COALESCE(property_id, 0) AS TEXT) || '/' \
+                 || {paid_month} || '/' || status || '/' || method AS key, \
+                 COUNT(*) AS a, CAST(SUM(amount) AS BIGINT) AS b \
+                 FROM payments WHERE landlord_id IS NOT NULL AND status <> 'held' \
+                 GROUP BY landlord_id, COALESCE(property_id, 0), {paid_month}, status, method"
+            ),
+        ),
+        (
+            "rollup_leases",
+            "SELECT CAST(l.id AS TEXT) AS key, \
+             CAST(COALESCE((SELECT SUM(amount) FROM charges c WHERE c.lease_id = l.id AND NOT c.void), 0) AS BIGINT) AS a, \
+             CAST(COALESCE((SELECT SUM(amount) FROM payments p WHERE p.lease_id = l.id AND p.status = 'confirmed'), 0) AS BIGINT) AS b \
+             FROM leases l"
+                .to_owned(),
+        ),
+    ]
+}
+
+/// What each roll-up table holds, keyed like [`expected_sql`].
+fn actual_sql() -> [&'static str; 3] {
+    [
+        "SELECT CAST(landlord_id AS TEXT) || '/' || CAST(property_id AS TEXT) || '/' || month AS key, \
+         count AS a, amount AS b FROM rollup_charge_months",
+        "SELECT CAST(landlord_id AS TEXT) || '/' || CAST(property_id AS TEXT) || '/' || month \
+         || '/' || status || '/' || method AS key, count AS a, amount AS b FROM rollup_payment_months",
+        "SELECT CAST(lease_id AS TEXT) AS key, charged AS a, paid AS b FROM rollup_leases",
+    ]
+}
+
+/// One roll-up row that disagrees with the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub table: &'static str,
+    /// landlord/property/month[/status/method] or the lease id.
+    pub key: String,
+    /// (count, amount) or (charged, paid), as the history says and as stored.
+    pub expected: (i64, i64),
+    pub stored: (i64, i64),
+}
+
+type Rows = BTreeMap<String, (i64, i64)>;
+
+async fn fetch(pool: &super::Pool, sql: &str) -> sqlx::Result<Rows> {
+    let rows: Vec<(String, i64, i64)> = super::dispatch!(pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_all(p)
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, a, b)| (*a, *b) != (0, 0))
+        .map(|(key, a, b)| (key, (a, b)))
+        .collect())
+}
+
+/// Compares every roll-up with the history; empty when they agree.
+pub async fn verify(db: &super::Reader) -> sqlx::Result<Vec<Difference>> {
+    let pool = db.pool();
+    let mut differences = Vec::new();
+    for ((table, expected), actual) in expected_sql(pool.is_postgres())
+        .into_iter()
+        .zip(actual_sql())
+    {
+        let expected = fetch(pool, &expected).await?;
+        let stored = fetch(pool, actual).await?;
+        let keys: std::collections::BTreeSet<&String> =
+            expected.keys().chain(stored.keys()).collect();
+        for key in keys {
+            let e = expected.get(key).copied().unwrap_or((0, 0));
+            let s = stored.get(key).copied().unwrap_or((0, 0));
+            if e != s {
+                differences.push(Difference {
+                    table,
+                    key: key.clone(),
+                    expected: e,
+                    stored: s,
+                });
+            }
+        }
+    }
+    Ok(differences)
+}
+
+/// Recomputes every roll-up from the history, in `tx` (the demo loader's bulk
+/// build, `mfuko rollups rebuild`).
+pub async fn rebuild(tx: &mut WriteTx) -> sqlx::Result<()> {
+    let postgres = tx.is_postgres();
+    let due_month = super::dialect::month_of(postgres, "due_date");
+    let paid_month = super::dialect::month_of(postgres, "paid_on");
+    let statements = [
+        "DELETE FROM rollup_charge_months".to_owned(),
+        "DELETE FROM rollup_payment_months".to_owned(),
+        "DELETE FROM rollup_leases".to_owned(),
+        format!(
+            "INSERT INTO rollup_charge_months (landlord_id, property_id, month, count, amount) \
+             SELECT landlord_id, property_id, {due_month}, COUNT(*), CAST(SUM(amount) AS BIGINT) \
+             FROM charges WHERE NOT void GROUP BY landlord_id, property_id, {due_month}"
+        ),
+        format!(
+            "INSERT INTO rollup_payment_months \
+             (landlord_id, property_id, month, status, method, count, amount) \
+             SELECT landlord_id, COALESCE(property_id, 0), {paid_month}, status, method, COUNT(*), \
+                    CAST(SUM(amount) AS BIGINT) \
+             FROM payments WHERE landlord_id IS NOT NULL AND status <> 'held' \
+             GROUP BY landlord_id, COALESCE(property_id, 0), {paid_month}, status, method"
+        ),
+        "INSERT INTO rollup_leases (lease_id, landlord_id, property_id, charged, paid) \
+         SELECT l.id, l.landlord_id, l.property_id, \
+                CAST(COALESCE((SELECT SUM(amount) FROM charges c WHERE c.lease_id = l.id AND NOT c.void), 0) AS BIGINT), \
+                CAST(COALESCE((SELECT SUM(amount) FROM payments p WHERE p.lease_id = l.id AND p.status = 'confirmed'), 0) AS BIGINT) \
+         FROM leases l"
+            .to_owned(),
+    ];
+    for sql in statements {
+        dispatch_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(conn).await.map(drop))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn charge(amount: i64, due: &str, void: bool) -> ChargeFacts {
+        ChargeFacts {
+            landlord_id: 1,
+            property_id: 2,
+            lease_id: 3,
+            amount: Money(amount),
+            due_date: due.parse().expect("date"),
+            void,
+        }
+    }
+
+    fn payment(status: PaymentStatus, lease: Option<Id>) -> PaymentFacts {
+        PaymentFacts {
+            landlord_id: Some(1),
+            property_id: lease.map(|_| 2),
+            lease_id: lease,
+            amount: Money(500),
+            method: PaymentMethod::Mpesa,
+            status,
+            paid_on: "2026-11-30".parse().expect("date"),
+        }
+    }
+
+    #[test]
+    fn a_change_and_its_undoing_cancel_out() {
+        let mut delta = Delta::default();
+        let live = charge(1000, "2026-11-05", false);
+        let voided = charge(1000, "2026-11-05", true);
+        delta.charge(None, Some(&live));
+        delta.charge(Some(&live), Some(&voided));
+        assert!(delta.is_empty(), "{delta:?}");
+
+        let pending = payment(PaymentStatus::Pending, Some(3));
+        let confirmed = payment(PaymentStatus::Confirmed, Some(3));
+        delta.payment(None, Some(&pending));
+        delta.payment(Some(&pending), Some(&confirmed));
+        delta.payment(Some(&confirmed), None);
+        assert!(delta.is_empty(), "{delta:?}");
+    }
+
+    #[test]
+    fn allocation_moves_money_between_rows() {
+        let mut delta = Delta::default();
+        let suspense = payment(PaymentStatus::Confirmed, None);
+        let allocated = payment(PaymentStatus::Confirmed, Some(3));
+        delta.payment(Some(&suspense), Some(&allocated));
+        let month: Period = "2026-11".parse().expect("period");
+        let key = |property| {
+            (
+                1,
+                property,
+                month,
+                PaymentStatus::Confirmed,
+                PaymentMethod::Mpesa,
+            )
+        };
+        assert_eq!(delta.payment_months.get(&key(0)), Some(&(-1, -500)));
+        assert_eq!(delta.payment_months.get(&key(2)), Some(&(1, 500)));
+        assert_eq!(delta.leases.get(&3), Some(&(1, 2, 0, 500)));
+    }
+
+    #[test]
+    fn held_and_nobodys_payments_count_nowhere() {
+        let mut delta = Delta::default();
+        delta.payment(None, Some(&payment(PaymentStatus::Held, None)));
+        let orphan = PaymentFacts {
+            landlord_id: None,
+            ..payment(PaymentStatus::Confirmed, None)
+        };
+        delta.payment(None, Some(&orphan));
+        assert!(delta.is_empty());
+    }
+}
