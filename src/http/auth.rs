@@ -155,8 +155,11 @@ async fn login(
 ) -> AppResult<Json<LoginResponse>> {
     let address = peer.map(|Extension(ConnectInfo(peer))| peer.ip());
     let email = body.email.trim();
+    // The email as typed reaches the log: bounded, and Debug-quoted so a line
+    // break in it cannot forge another log line.
+    let logged: String = email.chars().take(100).collect();
     if let Err(locked) = state.login.admit(email, address) {
-        tracing::warn!(client = ?address, email, "login refused: too many failed attempts");
+        tracing::warn!(client = ?address, email = ?logged, "login refused: too many failed attempts");
         return Err(locked);
     }
     let credentials = users::credentials_by_email(state.db.reader(), email).await?;
@@ -166,7 +169,7 @@ async fn login(
         (true, Some(credentials)) => credentials.id,
         _ => {
             state.login.failed(address);
-            tracing::warn!(client = ?address, email, "login failed");
+            tracing::warn!(client = ?address, email = ?logged, "login failed");
             return Err(AppError::InvalidCredentials);
         }
     };
