@@ -16,7 +16,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use mfuko::config::{DatabaseSettings, Secret};
 use mfuko::db::Database;
 use mfuko::demo::{self, SeedSpec};
-use mfuko::reports::{self, DateRange, Scope};
+use mfuko::reports::{self, DateRange, Scope, Source};
+
+const ROLLUPS: Source = Source::RollUps;
 use mfuko::types::Period;
 
 const TZ: chrono_tz::Tz = chrono_tz::Africa::Nairobi;
@@ -133,14 +135,14 @@ fn bench_engine(c: &mut Criterion, engine: &str, postgres: Option<&str>) {
     let mut group = c.benchmark_group(format!("reports/{engine}"));
     group.bench_function("dashboard (10 landlords)", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::dashboard::compute(crowded.reader(), scope, today)
+            reports::dashboard::compute(crowded.reader(), scope, today, ROLLUPS)
                 .await
                 .expect("dashboard")
         })
     });
     group.bench_function("dashboard (1 landlord)", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::dashboard::compute(alone.reader(), scope, today)
+            reports::dashboard::compute(alone.reader(), scope, today, ROLLUPS)
                 .await
                 .expect("dashboard")
         })
@@ -154,35 +156,35 @@ fn bench_engine(c: &mut Criterion, engine: &str, postgres: Option<&str>) {
     });
     group.bench_function("financial (this month)", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::financial::compute(crowded.reader(), scope, this_month)
+            reports::financial::compute(crowded.reader(), scope, this_month, ROLLUPS)
                 .await
                 .expect("report")
         })
     });
     group.bench_function("financial (36 months)", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::financial::compute(crowded.reader(), scope, three_years)
+            reports::financial::compute(crowded.reader(), scope, three_years, ROLLUPS)
                 .await
                 .expect("report")
         })
     });
     group.bench_function("payments (this month)", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::payments::compute(crowded.reader(), scope, this_month, None)
+            reports::payments::compute(crowded.reader(), scope, this_month, None, ROLLUPS)
                 .await
                 .expect("report")
         })
     });
     group.bench_function("arrears", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::arrears::compute(crowded.reader(), scope, today)
+            reports::arrears::compute(crowded.reader(), scope, today, ROLLUPS)
                 .await
                 .expect("report")
         })
     });
     group.bench_function("payment metrics", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::metrics::compute(crowded.reader(), scope, today)
+            reports::metrics::compute(crowded.reader(), scope, today, ROLLUPS)
                 .await
                 .expect("report")
         })

@@ -7,6 +7,7 @@ use clap::Subcommand;
 use crate::cache::Data;
 use crate::config::Settings;
 use crate::db::rollups;
+use crate::reports::check;
 use crate::write::WritePath;
 
 #[derive(Debug, Subcommand)]
@@ -24,13 +25,21 @@ pub async fn run(settings: Settings, command: RollupsCommand) -> anyhow::Result<
     match command {
         RollupsCommand::Verify => {
             let differences = rollups::verify(db.reader()).await?;
+            let reports = if differences.is_empty() {
+                compare_reports(&db, &settings).await?
+            } else {
+                0
+            };
             db.close().await;
-            if differences.is_empty() {
+            if differences.is_empty() && reports == 0 {
                 println!(
-                    "roll-ups agree with the history ({} ms)",
+                    "roll-ups and every report agree with the history ({} ms)",
                     started.elapsed().as_millis()
                 );
                 return Ok(());
+            }
+            if differences.is_empty() {
+                anyhow::bail!("{reports} reports from the roll-ups disagree with the history");
             }
             println!(
                 "{:<22} {:<40} {:>28} {:>28}",
@@ -72,4 +81,26 @@ pub async fn run(settings: Settings, command: RollupsCommand) -> anyhow::Result<
             Ok(())
         }
     }
+}
+
+/// Every landlord's reports from both sources; prints and counts the ones
+/// that differ.
+async fn compare_reports(db: &crate::db::Database, settings: &Settings) -> anyhow::Result<usize> {
+    let today = chrono::Utc::now()
+        .with_timezone(&settings.timezone()?)
+        .date_naive();
+    let mut count = 0;
+    for landlord in check::landlords(db.reader()).await? {
+        for difference in check::compare(db.reader(), landlord, today)
+            .await
+            .map_err(|err| anyhow::anyhow!("computing reports: {}", err.cause()))?
+        {
+            count += 1;
+            println!(
+                "landlord {}: {} differs\n  roll-ups: {}\n  history:  {}",
+                difference.landlord, difference.report, difference.rollups, difference.history
+            );
+        }
+    }
+    Ok(count)
 }

@@ -6,6 +6,10 @@
 //! A lease is listed when it is in arrears (a positive balance due). Money paid
 //! beyond what was charged (prepayments) and money not allocated to a lease are
 //! reported apart, never netted against other leases' arrears.
+//!
+//! From the roll-ups, a lease's balance is its all-time totals less what was
+//! charged or paid after `as_of`, and its open charges are read newest first
+//! ([`super::fifo`]); the history computes both in SQL (the reference).
 
 use std::collections::BTreeMap;
 
@@ -15,10 +19,14 @@ use serde::Serialize;
 use crate::db::{
     Reader, reports,
     reports::{ArrearsRow, LeaseTotal},
+    rollups::read::{self, ChargeLine, Due},
 };
 use crate::error::AppResult;
-use crate::reports::Scope;
-use crate::types::{Id, Money};
+use crate::reports::{
+    Scope, Source,
+    fifo::{AgeLimits, OpenCharges},
+};
+use crate::types::{Id, Money, Period};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ArrearsReport {
@@ -107,21 +115,22 @@ impl LeaseArrears {
     }
 }
 
-pub async fn compute(reader: &Reader, scope: Scope, as_of: NaiveDate) -> AppResult<ArrearsReport> {
-    let (owed, paid, unallocated) = tokio::try_join!(
-        reports::owed_per_lease(reader, scope.landlord, scope.property, as_of),
-        reports::paid_per_lease(reader, scope.landlord, scope.property, as_of),
-        async {
-            match scope.property {
-                Some(_) => Ok(Money::ZERO),
-                None => reports::unallocated(reader, scope.landlord, as_of).await,
-            }
-        },
-    )?;
-    let balances = Balances::of(&owed, &paid);
+pub async fn compute(
+    reader: &Reader,
+    scope: Scope,
+    as_of: NaiveDate,
+    source: Source,
+) -> AppResult<ArrearsReport> {
+    let (balances, unallocated) = match source {
+        Source::RollUps => balances_from_rollups(reader, scope, as_of).await?,
+        Source::History => balances_from_history(reader, scope, as_of).await?,
+    };
     let mut rows = Vec::new();
     for batch in balances.debtors.chunks(reports::DEBTOR_BATCH) {
-        rows.extend(reports::open_charges(reader, scope.landlord, as_of, batch).await?);
+        rows.extend(match source {
+            Source::RollUps => open_from_newest(reader, scope.landlord, as_of, batch).await?,
+            Source::History => reports::open_charges(reader, scope.landlord, as_of, batch).await?,
+        });
     }
 
     let mut summary = ArrearsSummary {
@@ -148,6 +157,138 @@ pub async fn compute(reader: &Reader, scope: Scope, as_of: NaiveDate) -> AppResu
         leases,
     })
 }
+
+/// Each lease's charges and payments as of `as_of` summed from the history,
+/// and the unallocated money.
+async fn balances_from_history(
+    reader: &Reader,
+    scope: Scope,
+    as_of: NaiveDate,
+) -> AppResult<(Balances, Money)> {
+    let (owed, paid, unallocated) = tokio::try_join!(
+        reports::owed_per_lease(reader, scope.landlord, scope.property, as_of),
+        reports::paid_per_lease(reader, scope.landlord, scope.property, as_of),
+        async {
+            match scope.property {
+                Some(_) => Ok(Money::ZERO),
+                None => reports::unallocated(reader, scope.landlord, as_of).await,
+            }
+        },
+    )?;
+    Ok((Balances::of(&owed, &paid), unallocated))
+}
+
+/// The same from the roll-ups: all-time totals of the leases whose charges
+/// and payments differ, less what was charged or paid after `as_of` (for
+/// today, next to nothing).
+async fn balances_from_rollups(
+    reader: &Reader,
+    scope: Scope,
+    as_of: NaiveDate,
+) -> AppResult<(Balances, Money)> {
+    let Scope { landlord, property } = scope;
+    let (open, charged_after, paid_after, unallocated) = tokio::try_join!(
+        read::open_balances(reader, landlord, property),
+        read::charged_after(reader, landlord, property, as_of),
+        read::paid_after(reader, landlord, property, as_of),
+        async {
+            match property {
+                Some(_) => Ok(Money::ZERO),
+                None => read::unallocated(reader, landlord).await,
+            }
+        },
+    )?;
+    let mut totals: BTreeMap<Id, (Money, Money)> = open
+        .iter()
+        .map(|b| (b.lease_id, (b.charged, b.paid)))
+        .collect();
+    // Leases settled all time may owe (or be owed) as of an earlier date.
+    let settled: Vec<Id> = charged_after
+        .iter()
+        .map(|t| t.lease_id)
+        .chain(paid_after.iter().filter_map(|p| p.lease_id))
+        .filter(|lease| !totals.contains_key(lease))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for batch in settled.chunks(reports::DEBTOR_BATCH) {
+        for b in read::balances_of(reader, landlord, batch).await? {
+            totals.insert(b.lease_id, (b.charged, b.paid));
+        }
+    }
+    for later in &charged_after {
+        totals.entry(later.lease_id).or_default().0 -= later.amount;
+    }
+    let mut unallocated = unallocated;
+    for later in &paid_after {
+        match later.lease_id {
+            Some(lease) => totals.entry(lease).or_default().1 -= later.amount,
+            None if property.is_none() => unallocated -= later.amount,
+            None => {}
+        }
+    }
+    let total = |pick: fn(&(Money, Money)) -> Money| -> Vec<LeaseTotal> {
+        totals
+            .iter()
+            .map(|(&lease_id, sums)| LeaseTotal {
+                lease_id,
+                amount: pick(sums),
+            })
+            .collect()
+    };
+    Ok((Balances::of(&total(|s| s.0), &total(|s| s.1)), unallocated))
+}
+
+/// The open charges of `debtors` (one batch), from their newest charges: a
+/// few months of them first, older ones only for the leases still short.
+async fn open_from_newest(
+    reader: &Reader,
+    landlord: Id,
+    as_of: NaiveDate,
+    debtors: &[LeaseTotal],
+) -> AppResult<Vec<ArrearsRow>> {
+    let ids: Vec<Id> = debtors.iter().map(|d| d.lease_id).collect();
+    let recent = (0..RECENT_MONTHS)
+        .fold(Period::containing(as_of), |month, _| month.prev())
+        .first_day();
+    let ages = AgeLimits::new(as_of);
+    let (newest, labels) = tokio::try_join!(
+        read::debtor_charges(reader, landlord, as_of, Due::Since(recent), &ids),
+        read::lease_labels(reader, landlord, &ids),
+    )?;
+    let mut open: BTreeMap<Id, OpenCharges> = debtors
+        .iter()
+        .map(|d| (d.lease_id, OpenCharges::new(d.amount)))
+        .collect();
+    let take = |open: &mut BTreeMap<Id, OpenCharges>, charges: Vec<ChargeLine>| {
+        for charge in charges {
+            if let Some(lease) = open.get_mut(&charge.lease_id) {
+                lease.take(&charge, &ages);
+            }
+        }
+    };
+    take(&mut open, newest);
+    let short: Vec<Id> = open
+        .iter()
+        .filter(|(_, lease)| lease.remaining.is_positive())
+        .map(|(&id, _)| id)
+        .collect();
+    if !short.is_empty() {
+        let older = read::debtor_charges(reader, landlord, as_of, Due::Before(recent), &short);
+        take(&mut open, older.await?);
+    }
+    Ok(labels
+        .into_iter()
+        .filter_map(|label| {
+            let lease = open.remove(&label.lease_id).filter(|lease| lease.any)?;
+            Some(lease.into_row(label))
+        })
+        .collect())
+}
+
+/// How many months before `as_of`'s the first read of a debtor's charges
+/// goes back: enough for everyone but the long-standing debtors.
+const RECENT_MONTHS: u32 = 3;
 
 /// Per-lease charges against payments.
 struct Balances {

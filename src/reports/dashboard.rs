@@ -10,11 +10,12 @@ use serde::Serialize;
 use crate::db::{Reader, reports};
 use crate::error::AppResult;
 use crate::reports::{
-    Scope,
+    DateRange, Scope, Source,
     arrears::{self, ArrearsSummary},
     financial::FinancialReport,
     metrics::{self, PaymentMetrics, Series},
     occupancy::{self, OccupancyReport},
+    sums,
 };
 use crate::types::{Id, Period};
 
@@ -40,26 +41,21 @@ pub struct Counts {
     pub active_leases: i64,
 }
 
-pub async fn compute(reader: &Reader, scope: Scope, today: NaiveDate) -> AppResult<Dashboard> {
+pub async fn compute(
+    reader: &Reader,
+    scope: Scope,
+    today: NaiveDate,
+    source: Source,
+) -> AppResult<Dashboard> {
     let this_month = Period::containing(today);
-
+    let month = DateRange::new(this_month.first_day(), this_month.last_day())?;
     let (series, arrears, pending, occupancy, counts, methods) = tokio::try_join!(
-        Series::load(reader, scope, today),
-        arrears::compute(reader, scope, today),
-        metrics::pending(reader, scope),
+        Series::load(reader, scope, today, source),
+        arrears::compute(reader, scope, today, source),
+        sums::pending(reader, scope, source),
         occupancy::compute(reader, scope, today),
         async { Ok(reports::counts(reader, scope.landlord, scope.property, today).await?) },
-        async {
-            let month = (this_month.first_day(), this_month.last_day());
-            Ok(reports::collected_by_method(
-                reader,
-                scope.landlord,
-                scope.property,
-                month.0,
-                month.1,
-            )
-            .await?)
-        },
+        sums::collected_by_method(reader, scope, month, source),
     )?;
     let financial = series.month(scope, this_month, methods)?;
     let metrics = metrics::from_parts(scope, today, &series, &arrears, pending);

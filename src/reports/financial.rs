@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::db::{Reader, reports, reports::MonthlyAmount};
 use crate::error::AppResult;
-use crate::reports::{DateRange, Scope, percent};
+use crate::reports::{DateRange, Scope, Source, percent, sums};
 use crate::types::{Id, Money, PaymentMethod, Period};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -69,23 +69,11 @@ pub async fn compute(
     reader: &Reader,
     scope: Scope,
     range: DateRange,
+    source: Source,
 ) -> AppResult<FinancialReport> {
-    let (billed, collected, methods) = tokio::try_join!(
-        reports::billed_by_property_month(
-            reader,
-            scope.landlord,
-            scope.property,
-            range.from,
-            range.to
-        ),
-        reports::collected_by_property_month(
-            reader,
-            scope.landlord,
-            scope.property,
-            range.from,
-            range.to
-        ),
-        reports::collected_by_method(reader, scope.landlord, scope.property, range.from, range.to),
+    let ((billed, collected), methods) = tokio::try_join!(
+        sums::billed_and_collected(reader, scope, range, source),
+        sums::collected_by_method(reader, scope, range, source),
     )?;
     Ok(assemble(scope, range, &billed, &collected, methods))
 }

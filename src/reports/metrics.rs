@@ -7,11 +7,11 @@ use serde::Serialize;
 use crate::db::{Reader, reports, reports::MonthlyAmount};
 use crate::error::AppResult;
 use crate::reports::{
-    DateRange, Scope,
+    DateRange, Scope, Source,
     arrears::{self, ArrearsReport},
     financial::{self, FinancialReport, MonthTotals},
     payments::CountAmount,
-    percent,
+    percent, sums,
 };
 use crate::types::{Id, Money, Period};
 
@@ -57,27 +57,16 @@ pub(crate) struct Series {
 impl Series {
     /// The series window: the first day of the month `SERIES_MONTHS - 1`
     /// before `today`'s, to the last day of `today`'s month.
-    pub(crate) async fn load(reader: &Reader, scope: Scope, today: NaiveDate) -> AppResult<Series> {
+    pub(crate) async fn load(
+        reader: &Reader,
+        scope: Scope,
+        today: NaiveDate,
+        source: Source,
+    ) -> AppResult<Series> {
         let this_month = Period::containing(today);
         let first = (1..SERIES_MONTHS).fold(this_month, |month, _| month.prev());
         let range = DateRange::new(first.first_day(), this_month.last_day())?;
-
-        let (billed, collected) = tokio::try_join!(
-            reports::billed_by_property_month(
-                reader,
-                scope.landlord,
-                scope.property,
-                range.from,
-                range.to
-            ),
-            reports::collected_by_property_month(
-                reader,
-                scope.landlord,
-                scope.property,
-                range.from,
-                range.to
-            ),
-        )?;
+        let (billed, collected) = sums::billed_and_collected(reader, scope, range, source).await?;
         Ok(Series {
             range,
             billed,
@@ -110,21 +99,18 @@ impl Series {
     }
 }
 
-pub async fn compute(reader: &Reader, scope: Scope, today: NaiveDate) -> AppResult<PaymentMetrics> {
+pub async fn compute(
+    reader: &Reader,
+    scope: Scope,
+    today: NaiveDate,
+    source: Source,
+) -> AppResult<PaymentMetrics> {
     let (series, arrears, pending) = tokio::try_join!(
-        Series::load(reader, scope, today),
-        arrears::compute(reader, scope, today),
-        pending(reader, scope),
+        Series::load(reader, scope, today, source),
+        arrears::compute(reader, scope, today, source),
+        sums::pending(reader, scope, source),
     )?;
     Ok(from_parts(scope, today, &series, &arrears, pending))
-}
-
-pub(crate) async fn pending(reader: &Reader, scope: Scope) -> AppResult<CountAmount> {
-    let totals = reports::pending(reader, scope.landlord, scope.property).await?;
-    Ok(CountAmount {
-        count: totals.count,
-        amount: totals.amount,
-    })
 }
 
 pub(crate) fn from_parts(

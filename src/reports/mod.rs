@@ -4,13 +4,20 @@
 //! once, in integer arithmetic: `numerator × 100 / denominator`, rounded half
 //! up to two decimals, and `null` when the denominator is zero (see
 //! [`percent`]).
+//!
+//! The sums come from the roll-ups ([`Source::RollUps`], what the API serves)
+//! or from the whole history ([`Source::History`], the reference the tests
+//! and `mfuko rollups verify` hold the roll-ups to); see [`sums`].
 
 pub mod arrears;
+pub mod check;
 pub mod dashboard;
+mod fifo;
 pub mod financial;
 pub mod metrics;
 pub mod occupancy;
 pub mod payments;
+pub mod sums;
 pub mod views;
 pub mod warm;
 
@@ -20,6 +27,8 @@ use serde::Deserialize;
 use crate::db::{Reader, properties};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::{Id, Period};
+
+pub use sums::Source;
 
 /// Whose data a report covers: one landlord, optionally one of their properties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,6 +98,30 @@ impl DateRange {
             ));
         }
         Ok(DateRange { from, to })
+    }
+
+    /// The range cut at month boundaries: the whole calendar months it covers
+    /// (`first..=last`, if any) and the parts of months at either end.
+    pub fn split(&self) -> (Option<(Period, Period)>, Vec<DateRange>) {
+        let (from_month, to_month) = (Period::containing(self.from), Period::containing(self.to));
+        let (mut first, mut last) = (from_month, to_month);
+        let mut parts = Vec::new();
+        if self.from != from_month.first_day() {
+            let to = self.to.min(from_month.last_day());
+            parts.push(DateRange {
+                from: self.from,
+                to,
+            });
+            first = from_month.next();
+        }
+        if self.to != to_month.last_day() {
+            if parts.is_empty() || to_month != from_month {
+                let from = self.from.max(to_month.first_day());
+                parts.push(DateRange { from, to: self.to });
+            }
+            last = to_month.prev();
+        }
+        ((first <= last).then_some((first, last)), parts)
     }
 
     /// The calendar months the range touches, in order.
@@ -170,6 +203,54 @@ mod tests {
         assert_eq!(
             bad("01/02/2024", "2024-03-01"),
             Some(ErrorCode::InvalidDate)
+        );
+    }
+
+    #[test]
+    fn ranges_split_into_whole_months_and_parts() {
+        let split = |from: &str, to: &str| {
+            let (whole, parts) = DateRange::new(date(from), date(to)).expect("range").split();
+            let whole = whole.map(|(a, b)| format!("{a}..{b}"));
+            let parts: Vec<String> = parts
+                .iter()
+                .map(|r| format!("{}..{}", r.from, r.to))
+                .collect();
+            (whole, parts)
+        };
+        let s = |text: &str| text.to_owned();
+        assert_eq!(
+            split("2024-01-01", "2024-03-31"),
+            (Some(s("2024-01..2024-03")), vec![])
+        );
+        assert_eq!(
+            split("2024-01-03", "2024-03-20"),
+            (
+                Some(s("2024-02..2024-02")),
+                vec![s("2024-01-03..2024-01-31"), s("2024-03-01..2024-03-20")]
+            )
+        );
+        assert_eq!(
+            split("2024-02-03", "2024-02-20"),
+            (None, vec![s("2024-02-03..2024-02-20")])
+        );
+        assert_eq!(
+            split("2024-02-01", "2024-02-20"),
+            (None, vec![s("2024-02-01..2024-02-20")])
+        );
+        assert_eq!(
+            split("2024-02-03", "2024-02-29"),
+            (None, vec![s("2024-02-03..2024-02-29")])
+        );
+        assert_eq!(
+            split("2024-02-01", "2024-02-29"),
+            (Some(s("2024-02..2024-02")), vec![])
+        );
+        assert_eq!(
+            split("2024-01-31", "2024-02-01"),
+            (
+                None,
+                vec![s("2024-01-31..2024-01-31"), s("2024-02-01..2024-02-01")]
+            )
         );
     }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::db::{Reader, reports, reports::RecentPayment};
 use crate::error::AppResult;
-use crate::reports::{DateRange, Scope};
+use crate::reports::{DateRange, Scope, Source, sums};
 use crate::types::{Id, Money, PaymentMethod, PaymentStatus};
 
 /// How many recent payments the report lists.
@@ -71,25 +71,22 @@ pub async fn compute(
     scope: Scope,
     range: DateRange,
     status: Option<PaymentStatus>,
+    source: Source,
 ) -> AppResult<PaymentsReport> {
     let (groups, recent) = tokio::try_join!(
-        reports::payment_groups(
-            reader,
-            scope.landlord,
-            scope.property,
-            status,
-            range.from,
-            range.to
-        ),
-        reports::recent_payments(
-            reader,
-            scope.landlord,
-            scope.property,
-            status,
-            range.from,
-            range.to,
-            RECENT
-        ),
+        sums::payment_groups(reader, scope, range, status, source),
+        async {
+            Ok(reports::recent_payments(
+                reader,
+                scope.landlord,
+                scope.property,
+                status,
+                range.from,
+                range.to,
+                RECENT,
+            )
+            .await?)
+        },
     )?;
     let mut total = CountAmount::default();
     let mut by_status: BTreeMap<&str, (PaymentStatus, CountAmount)> = BTreeMap::new();

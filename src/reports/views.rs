@@ -14,9 +14,12 @@ use crate::cache::{Cache, Served, View, entry::json_body};
 use crate::db::Database;
 use crate::error::AppResult;
 use crate::reports::{
-    DateRange, Scope, arrears, dashboard, financial, metrics, occupancy, payments,
+    DateRange, Scope, Source, arrears, dashboard, financial, metrics, occupancy, payments,
 };
 use crate::types::{Id, PaymentStatus};
+
+/// The API's reports read the roll-ups (the history is the tests' reference).
+const ROLLUPS: Source = Source::RollUps;
 
 /// One cached read of a landlord's reports (optionally for one property).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,21 +81,23 @@ impl Report {
         let scope = Scope::new(reader, landlord, property).await?;
         match self {
             Report::Dashboard { today } => {
-                json_body(&dashboard::compute(reader, scope, today).await?)
+                json_body(&dashboard::compute(reader, scope, today, ROLLUPS).await?)
             }
             Report::PaymentMetrics { today } => {
-                json_body(&metrics::compute(reader, scope, today).await?)
+                json_body(&metrics::compute(reader, scope, today, ROLLUPS).await?)
             }
             Report::Occupancy { today } => {
                 json_body(&occupancy::compute(reader, scope, today).await?)
             }
             Report::Financial { range } => {
-                json_body(&financial::compute(reader, scope, range).await?)
+                json_body(&financial::compute(reader, scope, range, ROLLUPS).await?)
             }
             Report::Payments { range, status } => {
-                json_body(&payments::compute(reader, scope, range, status).await?)
+                json_body(&payments::compute(reader, scope, range, status, ROLLUPS).await?)
             }
-            Report::Arrears { as_of } => json_body(&arrears::compute(reader, scope, as_of).await?),
+            Report::Arrears { as_of } => {
+                json_body(&arrears::compute(reader, scope, as_of, ROLLUPS).await?)
+            }
         }
     }
 }

@@ -70,6 +70,12 @@ impl std::ops::AddAssign for Money {
     }
 }
 
+impl std::ops::SubAssign for Money {
+    fn sub_assign(&mut self, rhs: Money) {
+        *self = *self - rhs;
+    }
+}
+
 impl std::ops::Sub for Money {
     type Output = Money;
     fn sub(self, rhs: Money) -> Money {

@@ -297,6 +297,20 @@ pub async fn assert_rollups_agree(db: &mfuko::db::Database) {
         differences.is_empty(),
         "roll-ups drifted from the history: {differences:#?}"
     );
+    // And every report reads the same from the roll-ups as from the history.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Africa::Nairobi)
+        .date_naive();
+    let reader = db.reader();
+    for landlord in mfuko::reports::check::landlords(reader).await.expect("landlords") {
+        let differences = mfuko::reports::check::compare(reader, landlord, today)
+            .await
+            .expect("reports from both sources");
+        assert!(
+            differences.is_empty(),
+            "reports from the roll-ups differ from the history: {differences:#?}"
+        );
+    }
 }
 
 /// The Paybill number tests register for a landlord (Daraja's sandbox one).

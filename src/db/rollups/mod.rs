@@ -11,6 +11,15 @@
 //! landlord, property, due month), `rollup_payment_months` (payments but held
 //! ones, by landlord, property — 0 for none — paid month, status, method),
 //! `rollup_leases` (per lease: non-void charges and confirmed payments).
+//! A row that comes to zero is deleted, so the tables hold activity only.
+//!
+//! [`read`] has the reports' queries of them; [`audit`] checks them against
+//! the history (`mfuko rollups verify`) and rebuilds them from it.
+
+pub mod audit;
+pub mod read;
+
+pub use audit::{Difference, rebuild, verify};
 
 use std::collections::BTreeMap;
 
@@ -140,6 +149,18 @@ impl Delta {
             .execute(conn)
             .await
             .map(drop))?;
+            if *count < 0 {
+                dispatch_tx!(tx, conn => sqlx::query(
+                    "DELETE FROM rollup_charge_months \
+                     WHERE landlord_id = $1 AND property_id = $2 AND month = $3 AND count = 0",
+                )
+                .bind(landlord)
+                .bind(property)
+                .bind(month)
+                .execute(conn)
+                .await
+                .map(drop))?;
+            }
         }
         for ((landlord, property, month, status, method), (count, amount)) in &self.payment_months {
             if (*count, *amount) == (0, 0) {
@@ -163,6 +184,21 @@ impl Delta {
             .execute(conn)
             .await
             .map(drop))?;
+            if *count < 0 {
+                dispatch_tx!(tx, conn => sqlx::query(
+                    "DELETE FROM rollup_payment_months \
+                     WHERE landlord_id = $1 AND property_id = $2 AND month = $3 \
+                       AND status = $4 AND method = $5 AND count = 0",
+                )
+                .bind(landlord)
+                .bind(property)
+                .bind(month)
+                .bind(status)
+                .bind(method)
+                .execute(conn)
+                .await
+                .map(drop))?;
+            }
         }
         for (lease, (landlord, property, charged, paid)) in &self.leases {
             if (*charged, *paid) == (0, 0) {
@@ -183,6 +219,15 @@ impl Delta {
             .execute(conn)
             .await
             .map(drop))?;
+            if *charged < 0 || *paid < 0 {
+                dispatch_tx!(tx, conn => sqlx::query(
+                    "DELETE FROM rollup_leases WHERE lease_id = $1 AND charged = 0 AND paid = 0",
+                )
+                .bind(lease)
+                .execute(conn)
+                .await
+                .map(drop))?;
+            }
         }
         Ok(())
     }
@@ -192,141 +237,6 @@ impl Delta {
 /// write changes few rows.
 fn narrow(value: i128) -> i64 {
     i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX })
-}
-
-/// The history's totals, grouped like each roll-up table (rows that sum to
-/// zero left out): what the tables must hold. `{month}` is the dialect's
-/// month expression of the date column.
-fn expected_sql(postgres: bool) -> [(&'static str, String); 3] {
-    let due_month = super::dialect::month_of(postgres, "due_date");
-    let paid_month = super::dialect::month_of(postgres, "paid_on");
-    [
-        (
-            "rollup_charge_months",
-            format!(
-                "SELECT CAST(landlord_id AS TEXT) || '/' || CAST(property_id AS TEXT) || '/' || {due_month} AS key, \
-                 COUNT(*) AS a, CAST(SUM(amount) AS BIGINT) AS b \
-                 FROM charges WHERE NOT void GROUP BY landlord_id, property_id, {due_month}"
-            ),
-        ),
-        (
-            "rollup_payment_months",
-            format!(
-                "SELECT CAST(landlord_id AS TEXT) || '/' || CAST(COALESCE(property_id, 0) AS TEXT) || '/' \
-                 || {paid_month} || '/' || status || '/' || method AS key, \
-                 COUNT(*) AS a, CAST(SUM(amount) AS BIGINT) AS b \
-                 FROM payments WHERE landlord_id IS NOT NULL AND status <> 'held' \
-                 GROUP BY landlord_id, COALESCE(property_id, 0), {paid_month}, status, method"
-            ),
-        ),
-        (
-            "rollup_leases",
-            "SELECT CAST(l.id AS TEXT) AS key, \
-             CAST(COALESCE((SELECT SUM(amount) FROM charges c WHERE c.lease_id = l.id AND NOT c.void), 0) AS BIGINT) AS a, \
-             CAST(COALESCE((SELECT SUM(amount) FROM payments p WHERE p.lease_id = l.id AND p.status = 'confirmed'), 0) AS BIGINT) AS b \
-             FROM leases l"
-                .to_owned(),
-        ),
-    ]
-}
-
-/// What each roll-up table holds, keyed like [`expected_sql`].
-fn actual_sql() -> [&'static str; 3] {
-    [
-        "SELECT CAST(landlord_id AS TEXT) || '/' || CAST(property_id AS TEXT) || '/' || month AS key, \
-         count AS a, amount AS b FROM rollup_charge_months",
-        "SELECT CAST(landlord_id AS TEXT) || '/' || CAST(property_id AS TEXT) || '/' || month \
-         || '/' || status || '/' || method AS key, count AS a, amount AS b FROM rollup_payment_months",
-        "SELECT CAST(lease_id AS TEXT) AS key, charged AS a, paid AS b FROM rollup_leases",
-    ]
-}
-
-/// One roll-up row that disagrees with the history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Difference {
-    pub table: &'static str,
-    /// landlord/property/month[/status/method] or the lease id.
-    pub key: String,
-    /// (count, amount) or (charged, paid), as the history says and as stored.
-    pub expected: (i64, i64),
-    pub stored: (i64, i64),
-}
-
-type Rows = BTreeMap<String, (i64, i64)>;
-
-async fn fetch(pool: &super::Pool, sql: &str) -> sqlx::Result<Rows> {
-    let rows: Vec<(String, i64, i64)> = super::dispatch!(pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
-        .fetch_all(p)
-        .await)?;
-    Ok(rows
-        .into_iter()
-        .filter(|(_, a, b)| (*a, *b) != (0, 0))
-        .map(|(key, a, b)| (key, (a, b)))
-        .collect())
-}
-
-/// Compares every roll-up with the history; empty when they agree.
-pub async fn verify(db: &super::Reader) -> sqlx::Result<Vec<Difference>> {
-    let pool = db.pool();
-    let mut differences = Vec::new();
-    for ((table, expected), actual) in expected_sql(pool.is_postgres())
-        .into_iter()
-        .zip(actual_sql())
-    {
-        let expected = fetch(pool, &expected).await?;
-        let stored = fetch(pool, actual).await?;
-        let keys: std::collections::BTreeSet<&String> =
-            expected.keys().chain(stored.keys()).collect();
-        for key in keys {
-            let e = expected.get(key).copied().unwrap_or((0, 0));
-            let s = stored.get(key).copied().unwrap_or((0, 0));
-            if e != s {
-                differences.push(Difference {
-                    table,
-                    key: key.clone(),
-                    expected: e,
-                    stored: s,
-                });
-            }
-        }
-    }
-    Ok(differences)
-}
-
-/// Recomputes every roll-up from the history, in `tx` (the demo loader's bulk
-/// build, `mfuko rollups rebuild`).
-pub async fn rebuild(tx: &mut WriteTx) -> sqlx::Result<()> {
-    let postgres = tx.is_postgres();
-    let due_month = super::dialect::month_of(postgres, "due_date");
-    let paid_month = super::dialect::month_of(postgres, "paid_on");
-    let statements = [
-        "DELETE FROM rollup_charge_months".to_owned(),
-        "DELETE FROM rollup_payment_months".to_owned(),
-        "DELETE FROM rollup_leases".to_owned(),
-        format!(
-            "INSERT INTO rollup_charge_months (landlord_id, property_id, month, count, amount) \
-             SELECT landlord_id, property_id, {due_month}, COUNT(*), CAST(SUM(amount) AS BIGINT) \
-             FROM charges WHERE NOT void GROUP BY landlord_id, property_id, {due_month}"
-        ),
-        format!(
-            "INSERT INTO rollup_payment_months \
-             (landlord_id, property_id, month, status, method, count, amount) \
-             SELECT landlord_id, COALESCE(property_id, 0), {paid_month}, status, method, COUNT(*), \
-                    CAST(SUM(amount) AS BIGINT) \
-             FROM payments WHERE landlord_id IS NOT NULL AND status <> 'held' \
-             GROUP BY landlord_id, COALESCE(property_id, 0), {paid_month}, status, method"
-        ),
-        "INSERT INTO rollup_leases (lease_id, landlord_id, property_id, charged, paid) \
-         SELECT l.id, l.landlord_id, l.property_id, \
-                CAST(COALESCE((SELECT SUM(amount) FROM charges c WHERE c.lease_id = l.id AND NOT c.void), 0) AS BIGINT), \
-                CAST(COALESCE((SELECT SUM(amount) FROM payments p WHERE p.lease_id = l.id AND p.status = 'confirmed'), 0) AS BIGINT) \
-         FROM leases l"
-            .to_owned(),
-    ];
-    for sql in statements {
-        dispatch_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(conn).await.map(drop))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,137 @@
+//! Checking the roll-ups against the history, and rebuilding them from it.
+//! Both use the same grouping of the history ([`Table::history`]), stated
+//! once per table.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::db::{Pool, Reader, WriteTx, dialect, dispatch, dispatch_tx};
+
+/// One roll-up table and how the history groups into it.
+struct Table {
+    name: &'static str,
+    columns: &'static str,
+    /// The row's key as text, from the table's own column names.
+    key: &'static str,
+    /// The two numbers compared: (count, amount) or (charged, paid).
+    values: &'static str,
+    /// The history grouped like the table, aliased to its column names.
+    history: String,
+}
+
+fn tables(postgres: bool) -> [Table; 3] {
+    let due_month = dialect::month_of(postgres, "due_date");
+    let paid_month = dialect::month_of(postgres, "paid_on");
+    [
+        Table {
+            name: "rollup_charge_months",
+            columns: "landlord_id, property_id, month, count, amount",
+            key: "CAST(landlord_id AS TEXT) || '/' || CAST(property_id AS TEXT) || '/' || month",
+            values: "count, amount",
+            history: format!(
+                "SELECT landlord_id, property_id, {due_month} AS month, COUNT(*) AS count, \
+                        CAST(SUM(amount) AS BIGINT) AS amount \
+                 FROM charges WHERE NOT void GROUP BY landlord_id, property_id, {due_month}"
+            ),
+        },
+        Table {
+            name: "rollup_payment_months",
+            columns: "landlord_id, property_id, month, status, method, count, amount",
+            key: "CAST(landlord_id AS TEXT) || '/' || CAST(property_id AS TEXT) || '/' || month \
+                  || '/' || status || '/' || method",
+            values: "count, amount",
+            history: format!(
+                "SELECT landlord_id, COALESCE(property_id, 0) AS property_id, {paid_month} AS month, \
+                        status, method, COUNT(*) AS count, CAST(SUM(amount) AS BIGINT) AS amount \
+                 FROM payments WHERE landlord_id IS NOT NULL AND status <> 'held' \
+                 GROUP BY landlord_id, COALESCE(property_id, 0), {paid_month}, status, method"
+            ),
+        },
+        Table {
+            name: "rollup_leases",
+            columns: "lease_id, landlord_id, property_id, charged, paid",
+            key: "CAST(lease_id AS TEXT)",
+            values: "charged, paid",
+            history: "SELECT lease_id, landlord_id, property_id, charged, paid FROM ( \
+                 SELECT l.id AS lease_id, l.landlord_id, l.property_id, \
+                 CAST(COALESCE((SELECT SUM(amount) FROM charges c WHERE c.lease_id = l.id AND NOT c.void), 0) AS BIGINT) AS charged, \
+                 CAST(COALESCE((SELECT SUM(amount) FROM payments p WHERE p.lease_id = l.id AND p.status = 'confirmed'), 0) AS BIGINT) AS paid \
+                 FROM leases l) totals WHERE charged <> 0 OR paid <> 0"
+                .to_owned(),
+        },
+    ]
+}
+
+/// One roll-up row that disagrees with the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub table: &'static str,
+    /// landlord/property/month[/status/method] or the lease id.
+    pub key: String,
+    /// (count, amount) or (charged, paid), as the history says and as stored.
+    pub expected: (i64, i64),
+    pub stored: (i64, i64),
+}
+
+type Rows = BTreeMap<String, (i64, i64)>;
+
+async fn fetch(pool: &Pool, sql: String) -> sqlx::Result<Rows> {
+    let rows: Vec<(String, i64, i64)> = dispatch!(pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .fetch_all(p)
+        .await)?;
+    Ok(rows.into_iter().map(|(key, a, b)| (key, (a, b))).collect())
+}
+
+/// Compares every roll-up with the history; empty when they agree.
+pub async fn verify(db: &Reader) -> sqlx::Result<Vec<Difference>> {
+    let pool = db.pool();
+    let mut differences = Vec::new();
+    for table in tables(pool.is_postgres()) {
+        let Table {
+            name,
+            key,
+            values,
+            history,
+            ..
+        } = table;
+        let expected = fetch(
+            pool,
+            format!("SELECT {key} AS key, {values} FROM ({history}) history"),
+        )
+        .await?;
+        let stored = fetch(pool, format!("SELECT {key} AS key, {values} FROM {name}")).await?;
+        let keys: BTreeSet<&String> = expected.keys().chain(stored.keys()).collect();
+        for key in keys {
+            let e = expected.get(key).copied().unwrap_or((0, 0));
+            let s = stored.get(key).copied().unwrap_or((0, 0));
+            if e != s {
+                differences.push(Difference {
+                    table: name,
+                    key: key.clone(),
+                    expected: e,
+                    stored: s,
+                });
+            }
+        }
+    }
+    Ok(differences)
+}
+
+/// Recomputes every roll-up from the history, in `tx` (the demo loader's bulk
+/// build, `mfuko rollups rebuild`).
+pub async fn rebuild(tx: &mut WriteTx) -> sqlx::Result<()> {
+    for table in tables(tx.is_postgres()) {
+        let Table {
+            name,
+            columns,
+            history,
+            ..
+        } = table;
+        for sql in [
+            format!("DELETE FROM {name}"),
+            format!("INSERT INTO {name} ({columns}) {history}"),
+        ] {
+            dispatch_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(conn).await.map(drop))?;
+        }
+    }
+    Ok(())
+}

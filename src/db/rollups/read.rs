@@ -1,0 +1,328 @@
+//! The reports' reads of the roll-ups, and the few history reads that turn
+//! them into figures as of a date: what was charged or paid after it, and the
+//! newest charges of the leases that owe.
+//!
+//! Each reads rows proportional to months or to open charges, never to a
+//! landlord's whole history; the indexes they seek by are in migration 0006.
+
+use chrono::NaiveDate;
+
+use crate::db::{
+    Reader, dispatch,
+    reports::{CollectedByMethod, LeaseTotal, MonthlyAmount, PaymentGroup, PendingTotals},
+};
+use crate::types::{Id, Money, PaymentStatus, Period};
+
+/// Non-void charges due in the months `first..=last`, per property and month.
+pub async fn billed_by_property_month(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    (first, last): (Period, Period),
+) -> sqlx::Result<Vec<MonthlyAmount>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT property_id, month, amount FROM rollup_charge_months \
+         WHERE landlord_id = $1 AND month >= $2 AND month <= $3 \
+           AND ($4 IS NULL OR property_id = $4)",
+    )
+    .bind(landlord)
+    .bind(first)
+    .bind(last)
+    .bind(property)
+    .fetch_all(p)
+    .await)
+}
+
+/// Confirmed payments paid in the months `first..=last`, per property
+/// (`None`: allocated to no lease) and month.
+pub async fn collected_by_property_month(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    (first, last): (Period, Period),
+) -> sqlx::Result<Vec<MonthlyAmount>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT NULLIF(property_id, 0) AS property_id, month, CAST(SUM(amount) AS BIGINT) AS amount \
+         FROM rollup_payment_months \
+         WHERE landlord_id = $1 AND status = 'confirmed' AND month >= $2 AND month <= $3 \
+           AND ($4 IS NULL OR property_id = $4) \
+         GROUP BY property_id, month",
+    )
+    .bind(landlord)
+    .bind(first)
+    .bind(last)
+    .bind(property)
+    .fetch_all(p)
+    .await)
+}
+
+/// Confirmed payments paid in the months `first..=last`, per method.
+pub async fn collected_by_method(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    (first, last): (Period, Period),
+) -> sqlx::Result<Vec<CollectedByMethod>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT method, CAST(SUM(amount) AS BIGINT) AS amount FROM rollup_payment_months \
+         WHERE landlord_id = $1 AND status = 'confirmed' AND month >= $2 AND month <= $3 \
+           AND ($4 IS NULL OR property_id = $4) \
+         GROUP BY method",
+    )
+    .bind(landlord)
+    .bind(first)
+    .bind(last)
+    .bind(property)
+    .fetch_all(p)
+    .await)
+}
+
+/// Payments (optionally of one status) paid in the months `first..=last`,
+/// per status and method. Each status is its own index range.
+pub async fn payment_groups(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    status: Option<PaymentStatus>,
+    (first, last): (Period, Period),
+) -> sqlx::Result<Vec<PaymentGroup>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT status, method, CAST(SUM(count) AS BIGINT) AS count, CAST(SUM(amount) AS BIGINT) AS amount \
+         FROM rollup_payment_months \
+         WHERE landlord_id = $1 AND status IN ('pending', 'confirmed', 'failed', 'reversed') \
+           AND month >= $2 AND month <= $3 \
+           AND ($4 IS NULL OR property_id = $4) AND ($5 IS NULL OR status = $5) \
+         GROUP BY status, method",
+    )
+    .bind(landlord)
+    .bind(first)
+    .bind(last)
+    .bind(property)
+    .bind(status)
+    .fetch_all(p)
+    .await)
+}
+
+/// Payments awaiting confirmation, whatever their date.
+pub async fn pending(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+) -> sqlx::Result<PendingTotals> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) AS count, \
+                CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS amount \
+         FROM rollup_payment_months \
+         WHERE landlord_id = $1 AND status = 'pending' AND ($2 IS NULL OR property_id = $2)",
+    )
+    .bind(landlord)
+    .bind(property)
+    .fetch_one(p)
+    .await)
+}
+
+/// Confirmed payments of the landlord matched to no lease, ever.
+pub async fn unallocated(db: &Reader, landlord: Id) -> sqlx::Result<Money> {
+    dispatch!(db.pool(), p => sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM rollup_payment_months \
+         WHERE landlord_id = $1 AND property_id = 0 AND status = 'confirmed'",
+    )
+    .bind(landlord)
+    .fetch_one(p)
+    .await)
+}
+
+/// A lease's non-void charges and confirmed payments, all time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct LeaseBalance {
+    pub lease_id: Id,
+    pub charged: Money,
+    pub paid: Money,
+}
+
+/// The leases whose charges and payments differ (the partial index
+/// `rollup_leases_open` holds exactly those).
+pub async fn open_balances(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+) -> sqlx::Result<Vec<LeaseBalance>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT lease_id, charged, paid FROM rollup_leases \
+         WHERE landlord_id = $1 AND charged <> paid AND ($2 IS NULL OR property_id = $2)",
+    )
+    .bind(landlord)
+    .bind(property)
+    .fetch_all(p)
+    .await)
+}
+
+/// The balances of the given leases (of `landlord`), settled or not.
+pub async fn balances_of(
+    db: &Reader,
+    landlord: Id,
+    leases: &[Id],
+) -> sqlx::Result<Vec<LeaseBalance>> {
+    if leases.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT lease_id, charged, paid FROM rollup_leases \
+         WHERE landlord_id = $1 AND lease_id IN ({})",
+        placeholders(2, leases.len())
+    );
+    dispatch!(db.pool(), p => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(landlord);
+        for lease in leases {
+            query = query.bind(lease);
+        }
+        query.fetch_all(p).await
+    })
+}
+
+/// Per lease, the non-void charges *not* considered as of `as_of`: due after
+/// it and billed for a later period. Reads the index from `as_of` on.
+pub async fn charged_after(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    as_of: NaiveDate,
+) -> sqlx::Result<Vec<LeaseTotal>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT lease_id, CAST(SUM(amount) AS BIGINT) AS amount FROM charges \
+         WHERE landlord_id = $1 AND due_date > $2 AND period > $3 AND NOT void \
+           AND ($4 IS NULL OR property_id = $4) \
+         GROUP BY lease_id",
+    )
+    .bind(landlord)
+    .bind(as_of)
+    .bind(Period::containing(as_of))
+    .bind(property)
+    .fetch_all(p)
+    .await)
+}
+
+/// A lease's (or, for `None`, the unallocated) confirmed payments after a date.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct PaidAfter {
+    pub lease_id: Option<Id>,
+    pub amount: Money,
+}
+
+/// Confirmed payments paid after `as_of`, per lease. Reads the index from
+/// `as_of` on.
+pub async fn paid_after(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    as_of: NaiveDate,
+) -> sqlx::Result<Vec<PaidAfter>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT lease_id, CAST(SUM(amount) AS BIGINT) AS amount FROM payments \
+         WHERE landlord_id = $1 AND paid_on > $2 AND status = 'confirmed' \
+           AND ($3 IS NULL OR property_id = $3) \
+         GROUP BY lease_id",
+    )
+    .bind(landlord)
+    .bind(as_of)
+    .bind(property)
+    .fetch_all(p)
+    .await)
+}
+
+/// One non-void charge of a lease that owes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChargeLine {
+    pub lease_id: Id,
+    pub id: Id,
+    pub due_date: NaiveDate,
+    pub amount: Money,
+}
+
+/// Which of a lease's charges [`debtor_charges`] reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Due {
+    /// Due on or after the date: the newest, enough for most debtors.
+    Since(NaiveDate),
+    /// Due before it: the rest, for the few who owe for longer.
+    Before(NaiveDate),
+}
+
+/// The charges considered as of `as_of` (see `reports::owed_per_lease`) of
+/// the given leases, newest first per lease (at most `DEBTOR_BATCH` leases).
+pub async fn debtor_charges(
+    db: &Reader,
+    landlord: Id,
+    as_of: NaiveDate,
+    due: Due,
+    leases: &[Id],
+) -> sqlx::Result<Vec<ChargeLine>> {
+    if leases.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (bound, op) = match due {
+        Due::Since(date) => (date, ">="),
+        Due::Before(date) => (date, "<"),
+    };
+    let sql = format!(
+        "SELECT lease_id, id, due_date, amount FROM charges \
+         WHERE landlord_id = $1 AND lease_id IN ({}) AND NOT void \
+           AND (due_date <= $2 OR period <= $3) AND due_date {op} $4 \
+         ORDER BY lease_id, due_date DESC, id DESC",
+        placeholders(5, leases.len())
+    );
+    dispatch!(db.pool(), p => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(landlord)
+            .bind(as_of)
+            .bind(Period::containing(as_of))
+            .bind(bound);
+        for lease in leases {
+            query = query.bind(lease);
+        }
+        query.fetch_all(p).await
+    })
+}
+
+/// Who and where a lease is, for the arrears list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LeaseLabel {
+    pub lease_id: Id,
+    pub property_id: Id,
+    pub unit_label: String,
+    pub tenant_name: String,
+    pub grace_days: i32,
+}
+
+/// The labels of the given leases of `landlord` (at most `DEBTOR_BATCH`).
+pub async fn lease_labels(
+    db: &Reader,
+    landlord: Id,
+    leases: &[Id],
+) -> sqlx::Result<Vec<LeaseLabel>> {
+    if leases.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT l.id AS lease_id, l.property_id, u.label AS unit_label, t.name AS tenant_name, \
+                l.grace_days \
+         FROM leases l JOIN units u ON u.id = l.unit_id JOIN tenants t ON t.id = l.tenant_id \
+         WHERE l.landlord_id = $1 AND l.id IN ({})",
+        placeholders(2, leases.len())
+    );
+    dispatch!(db.pool(), p => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(landlord);
+        for lease in leases {
+            query = query.bind(lease);
+        }
+        query.fetch_all(p).await
+    })
+}
+
+/// `$first, $first+1, …`, `count` of them.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
