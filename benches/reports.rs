@@ -149,7 +149,7 @@ fn bench_engine(c: &mut Criterion, engine: &str, postgres: Option<&str>) {
     });
     group.bench_function("occupancy", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::occupancy::compute(crowded.reader(), scope, today)
+            reports::occupancy::compute(crowded.reader(), scope, today, ROLLUPS)
                 .await
                 .expect("report")
         })

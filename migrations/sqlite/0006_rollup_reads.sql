@@ -14,10 +14,50 @@ CREATE INDEX rollup_charge_months_by_month
 CREATE INDEX rollup_payment_months_by_status
     ON rollup_payment_months (landlord_id, status, month, property_id, method, count, amount);
 
--- Arrears read only the leases whose charges and payments differ.
+-- Prepayments: the few leases paid beyond their charges.
 DROP INDEX rollup_leases_landlord;
-CREATE INDEX rollup_leases_open
-    ON rollup_leases (landlord_id, property_id, charged, paid) WHERE charged <> paid;
+CREATE INDEX rollup_leases_credit
+    ON rollup_leases (landlord_id, property_id, charged, paid) WHERE paid > charged;
+
+-- Each lease's open charges under FIFO, all time: its newest non-void charges
+-- whose sum reaches what it owes (the last one only partly open). Every write
+-- to a lease's charges or payments recomputes its rows (`db::rollups::open`),
+-- so arrears as of today read these instead of the leases' histories.
+CREATE TABLE rollup_open_charges (
+    lease_id    INTEGER NOT NULL,
+    charge_id   INTEGER NOT NULL,
+    landlord_id INTEGER NOT NULL,
+    property_id INTEGER NOT NULL,
+    due_date    TEXT NOT NULL,
+    amount      INTEGER NOT NULL,
+    PRIMARY KEY (lease_id, charge_id)
+);
+CREATE INDEX rollup_open_charges_lease
+    ON rollup_open_charges (landlord_id, lease_id, due_date, amount, property_id);
+CREATE INDEX rollup_open_charges_due
+    ON rollup_open_charges (landlord_id, due_date, amount, property_id, lease_id);
+INSERT INTO rollup_open_charges (lease_id, charge_id, landlord_id, property_id, due_date, amount)
+SELECT lease_id, charge_id, landlord_id, property_id, due_date, amount FROM (
+    SELECT c.lease_id, c.id AS charge_id, c.landlord_id, c.property_id, c.due_date,
+           CASE WHEN c.newer <= b.unpaid THEN c.amount ELSE b.unpaid - (c.newer - c.amount) END AS amount
+    FROM (SELECT id, lease_id, landlord_id, property_id, due_date, amount,
+                 SUM(amount) OVER (PARTITION BY lease_id ORDER BY due_date DESC, id DESC
+                                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS newer
+          FROM charges WHERE NOT void) c
+    JOIN (SELECT lease_id, CAST(SUM(amount) AS BIGINT) AS unpaid FROM (
+              SELECT lease_id, amount FROM charges WHERE NOT void
+              UNION ALL
+              SELECT lease_id, -amount FROM payments WHERE status = 'confirmed' AND lease_id IS NOT NULL
+          ) entries GROUP BY lease_id) b ON b.lease_id = c.lease_id
+    WHERE c.newer - c.amount < b.unpaid
+) open_charges;
+
+-- Occupancy and the dashboard's counts read indexes only: units per property
+-- with their market state, and the leases in force.
+CREATE INDEX units_landlord_market ON units (landlord_id, property_id, off_market);
+CREATE INDEX units_off_market ON units (landlord_id) WHERE off_market;
+CREATE INDEX leases_landlord_active
+    ON leases (landlord_id, property_id, start_date, end_date, tenant_id, unit_id) WHERE status = 'active';
 
 -- Arrears as of a date subtract what was charged or paid after it: both
 -- scans start at that date and read only the index.

@@ -16,6 +16,7 @@ mod constraint;
 pub mod dialect;
 pub mod generations;
 pub mod leases;
+pub mod occupancy;
 pub mod page;
 pub mod payments;
 pub mod properties;

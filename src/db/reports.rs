@@ -4,7 +4,7 @@
 //! PostgreSQL's `SUM(bigint)` is `numeric`, hence the `CAST(… AS BIGINT)` that
 //! both engines accept.
 
-use chrono::NaiveDate;
+use chrono::{Days, NaiveDate};
 
 use crate::db::{Reader, dialect, dispatch};
 use crate::types::{Id, Money, PaymentMethod, PaymentStatus, Period};
@@ -235,6 +235,42 @@ pub async fn recent_payments(
     .await)
 }
 
+/// The first due date of each age bucket after the first, as of a date.
+#[derive(Debug, Clone, Copy)]
+pub struct AgeLimits {
+    as_of: NaiveDate,
+    /// `as_of` − 30, − 60, − 90 days.
+    limits: [NaiveDate; 3],
+}
+
+impl AgeLimits {
+    pub fn new(as_of: NaiveDate) -> AgeLimits {
+        let back = |days| {
+            as_of
+                .checked_sub_days(Days::new(days))
+                .unwrap_or(NaiveDate::MIN)
+        };
+        AgeLimits {
+            as_of,
+            limits: [back(30), back(60), back(90)],
+        }
+    }
+
+    /// `as_of` − 30, − 60 and − 90 days: where the 31–60, 61–90 and 90+
+    /// buckets begin (older than).
+    pub fn limits(&self) -> [NaiveDate; 3] {
+        self.limits
+    }
+
+    /// The bucket of a charge due on `due`; `None` when not yet due.
+    pub fn bucket(&self, due: NaiveDate) -> Option<usize> {
+        if due > self.as_of {
+            return None;
+        }
+        Some(self.limits.iter().take_while(|limit| due < **limit).count())
+    }
+}
+
 /// A lease's total of considered charges or of confirmed payments.
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
 pub struct LeaseTotal {
@@ -314,10 +350,7 @@ pub async fn open_charges(
     if debtors.is_empty() {
         return Ok(Vec::new());
     }
-    let day = chrono::Days::new;
-    let limit_30 = as_of.checked_sub_days(day(30)).unwrap_or(NaiveDate::MIN);
-    let limit_60 = as_of.checked_sub_days(day(60)).unwrap_or(NaiveDate::MIN);
-    let limit_90 = as_of.checked_sub_days(day(90)).unwrap_or(NaiveDate::MIN);
+    let [limit_30, limit_60, limit_90] = AgeLimits::new(as_of).limits();
     // A VALUES list takes its column types from its first row: the casts
     // there make PostgreSQL see bigints.
     let debt_rows = (0..debtors.len())
@@ -427,4 +460,26 @@ pub async fn most_active_landlords(
     .bind(limit)
     .fetch_all(p)
     .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        text.parse().expect("date")
+    }
+
+    #[test]
+    fn bucket_edges_follow_the_day_counts() {
+        let ages = AgeLimits::new(date("2026-12-31"));
+        assert_eq!(ages.bucket(date("2027-01-01")), None);
+        assert_eq!(ages.bucket(date("2026-12-31")), Some(0));
+        assert_eq!(ages.bucket(date("2026-12-01")), Some(0)); // 30 days
+        assert_eq!(ages.bucket(date("2026-11-30")), Some(1)); // 31 days
+        assert_eq!(ages.bucket(date("2026-11-01")), Some(1)); // 60 days
+        assert_eq!(ages.bucket(date("2026-10-31")), Some(2));
+        assert_eq!(ages.bucket(date("2026-10-02")), Some(2)); // 90 days
+        assert_eq!(ages.bucket(date("2026-10-01")), Some(3));
+    }
 }

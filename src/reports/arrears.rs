@@ -18,14 +18,11 @@ use serde::Serialize;
 
 use crate::db::{
     Reader, reports,
-    reports::{ArrearsRow, LeaseTotal},
+    reports::{AgeLimits, ArrearsRow, LeaseTotal},
     rollups::read::{self, ChargeLine, Due},
 };
 use crate::error::AppResult;
-use crate::reports::{
-    Scope, Source,
-    fifo::{AgeLimits, OpenCharges},
-};
+use crate::reports::{Scope, Source, fifo::OpenCharges};
 use crate::types::{Id, Money, Period};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -121,27 +118,19 @@ pub async fn compute(
     as_of: NaiveDate,
     source: Source,
 ) -> AppResult<ArrearsReport> {
-    let (balances, unallocated) = match source {
-        Source::RollUps => balances_from_rollups(reader, scope, as_of).await?,
-        Source::History => balances_from_history(reader, scope, as_of).await?,
+    let open = match source {
+        Source::RollUps => from_rollups(reader, scope, as_of).await?,
+        Source::History => from_history(reader, scope, as_of).await?,
     };
-    let mut rows = Vec::new();
-    for batch in balances.debtors.chunks(reports::DEBTOR_BATCH) {
-        rows.extend(match source {
-            Source::RollUps => open_from_newest(reader, scope.landlord, as_of, batch).await?,
-            Source::History => reports::open_charges(reader, scope.landlord, as_of, batch).await?,
-        });
-    }
-
     let mut summary = ArrearsSummary {
-        prepayments: balances.prepaid,
-        unallocated,
+        prepayments: open.prepaid,
+        unallocated: open.unallocated,
+        not_yet_due: open.not_yet_due,
         ..ArrearsSummary::default()
     };
     let mut leases = Vec::new();
-    for row in rows {
+    for row in open.rows {
         let lease = LeaseArrears::new(row, as_of);
-        summary.not_yet_due += lease.not_yet_due;
         if lease.balance.is_positive() {
             summary.buckets.add(&lease.buckets);
             summary.leases_in_arrears += 1;
@@ -158,13 +147,19 @@ pub async fn compute(
     })
 }
 
-/// Each lease's charges and payments as of `as_of` summed from the history,
-/// and the unallocated money.
-async fn balances_from_history(
-    reader: &Reader,
-    scope: Scope,
-    as_of: NaiveDate,
-) -> AppResult<(Balances, Money)> {
+/// What either source finds as of a date.
+struct Open {
+    /// Debtor leases' open charges, aged (rows with nothing due are ignored).
+    rows: Vec<ArrearsRow>,
+    /// Open charges not yet due, over all debtors.
+    not_yet_due: Money,
+    prepaid: Money,
+    unallocated: Money,
+}
+
+/// The reference: every lease's charges and payments summed from the
+/// history, and the debtors' open charges found in SQL.
+async fn from_history(reader: &Reader, scope: Scope, as_of: NaiveDate) -> AppResult<Open> {
     let (owed, paid, unallocated) = tokio::try_join!(
         reports::owed_per_lease(reader, scope.landlord, scope.property, as_of),
         reports::paid_per_lease(reader, scope.landlord, scope.property, as_of),
@@ -175,20 +170,27 @@ async fn balances_from_history(
             }
         },
     )?;
-    Ok((Balances::of(&owed, &paid), unallocated))
+    let balances = Balances::of(&owed, &paid);
+    let mut rows = Vec::new();
+    for batch in balances.debtors.chunks(reports::DEBTOR_BATCH) {
+        rows.extend(reports::open_charges(reader, scope.landlord, as_of, batch).await?);
+    }
+    Ok(Open {
+        not_yet_due: rows.iter().map(|row| row.not_yet_due).sum(),
+        rows,
+        prepaid: balances.prepaid,
+        unallocated,
+    })
 }
 
-/// The same from the roll-ups: all-time totals of the leases whose charges
-/// and payments differ, less what was charged or paid after `as_of` (for
-/// today, next to nothing).
-async fn balances_from_rollups(
-    reader: &Reader,
-    scope: Scope,
-    as_of: NaiveDate,
-) -> AppResult<(Balances, Money)> {
+/// From the roll-ups: the all-time open charges aged as of `as_of`, for the
+/// leases with nothing charged or paid after it — for today, all but a few.
+/// Those few (`later`) get their balance as of `as_of` from their totals
+/// less what came after, and their open charges from their newest charges.
+async fn from_rollups(reader: &Reader, scope: Scope, as_of: NaiveDate) -> AppResult<Open> {
     let Scope { landlord, property } = scope;
-    let (open, charged_after, paid_after, unallocated) = tokio::try_join!(
-        read::open_balances(reader, landlord, property),
+    let (credit, charged_after, paid_after, unallocated) = tokio::try_join!(
+        read::credit_balances(reader, landlord, property),
         read::charged_after(reader, landlord, property, as_of),
         read::paid_after(reader, landlord, property, as_of),
         async {
@@ -198,45 +200,55 @@ async fn balances_from_rollups(
             }
         },
     )?;
-    let mut totals: BTreeMap<Id, (Money, Money)> = open
-        .iter()
-        .map(|b| (b.lease_id, (b.charged, b.paid)))
-        .collect();
-    // Leases settled all time may owe (or be owed) as of an earlier date.
-    let settled: Vec<Id> = charged_after
-        .iter()
-        .map(|t| t.lease_id)
-        .chain(paid_after.iter().filter_map(|p| p.lease_id))
-        .filter(|lease| !totals.contains_key(lease))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    for batch in settled.chunks(reports::DEBTOR_BATCH) {
-        for b in read::balances_of(reader, landlord, batch).await? {
-            totals.insert(b.lease_id, (b.charged, b.paid));
-        }
-    }
-    for later in &charged_after {
-        totals.entry(later.lease_id).or_default().0 -= later.amount;
+    let mut later: BTreeMap<Id, (Money, Money)> = BTreeMap::new();
+    for charge in &charged_after {
+        later.entry(charge.lease_id).or_default().0 += charge.amount;
     }
     let mut unallocated = unallocated;
-    for later in &paid_after {
-        match later.lease_id {
-            Some(lease) => totals.entry(lease).or_default().1 -= later.amount,
-            None if property.is_none() => unallocated -= later.amount,
-            None => {}
+    for payment in &paid_after {
+        match payment.lease_id {
+            Some(lease) => later.entry(lease).or_default().1 += payment.amount,
+            None => unallocated -= payment.amount,
         }
     }
-    let total = |pick: fn(&(Money, Money)) -> Money| -> Vec<LeaseTotal> {
-        totals
-            .iter()
-            .map(|(&lease_id, sums)| LeaseTotal {
-                lease_id,
-                amount: pick(sums),
-            })
-            .collect()
-    };
-    Ok((Balances::of(&total(|s| s.0), &total(|s| s.1)), unallocated))
+    let except: Vec<Id> = later.keys().copied().collect();
+    let (mut rows, mut not_yet_due) = tokio::try_join!(
+        read::arrears(reader, landlord, property, as_of, &except),
+        read::not_yet_due(reader, landlord, property, as_of, &except),
+    )?;
+    let mut prepaid: Money = credit
+        .iter()
+        .filter(|lease| !later.contains_key(&lease.lease_id))
+        .map(|lease| lease.paid - lease.charged)
+        .sum();
+
+    let mut debtors = Vec::new();
+    for batch in except.chunks(reports::DEBTOR_BATCH) {
+        for lease in read::balances_of(reader, landlord, batch).await? {
+            let (charged_later, paid_later) =
+                later.get(&lease.lease_id).copied().unwrap_or_default();
+            let (charged, paid) = (lease.charged - charged_later, lease.paid - paid_later);
+            if charged > paid {
+                debtors.push(LeaseTotal {
+                    lease_id: lease.lease_id,
+                    amount: charged - paid,
+                });
+            } else {
+                prepaid += paid - charged;
+            }
+        }
+    }
+    for batch in debtors.chunks(reports::DEBTOR_BATCH) {
+        let found = open_from_newest(reader, landlord, as_of, batch).await?;
+        not_yet_due += found.iter().map(|row| row.not_yet_due).sum::<Money>();
+        rows.extend(found);
+    }
+    Ok(Open {
+        rows,
+        not_yet_due,
+        prepaid,
+        unallocated,
+    })
 }
 
 /// The open charges of `debtors` (one batch), from their newest charges: a

@@ -6,7 +6,9 @@ use chrono::{Days, Months, NaiveDate};
 
 use crate::db::{Reader, dispatch};
 use crate::error::AppResult;
-use crate::reports::{DateRange, Scope, Source, arrears, dashboard, financial, metrics, payments};
+use crate::reports::{
+    DateRange, Scope, Source, arrears, dashboard, financial, metrics, occupancy, payments,
+};
 use crate::types::{Id, PaymentStatus, Period};
 
 /// One report that came out differently from the two sources.
@@ -94,6 +96,9 @@ async fn reports_both_ways(
     }
     both!(format!("dashboard on {today}"), |source| {
         dashboard::compute(reader, scope, today, source)
+    });
+    both!(format!("occupancy on {today}"), |source| {
+        occupancy::compute(reader, scope, today, source)
     });
     both!(format!("payment metrics on {past}"), |source| {
         metrics::compute(reader, scope, past, source)

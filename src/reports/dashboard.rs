@@ -49,12 +49,11 @@ pub async fn compute(
 ) -> AppResult<Dashboard> {
     let this_month = Period::containing(today);
     let month = DateRange::new(this_month.first_day(), this_month.last_day())?;
-    let (series, arrears, pending, occupancy, counts, methods) = tokio::try_join!(
+    let (series, arrears, pending, (occupancy, counts), methods) = tokio::try_join!(
         Series::load(reader, scope, today, source),
         arrears::compute(reader, scope, today, source),
         sums::pending(reader, scope, source),
-        occupancy::compute(reader, scope, today),
-        async { Ok(reports::counts(reader, scope.landlord, scope.property, today).await?) },
+        occupancy_and_counts(reader, scope, today, source),
         sums::collected_by_method(reader, scope, month, source),
     )?;
     let financial = series.month(scope, this_month, methods)?;
@@ -63,15 +62,34 @@ pub async fn compute(
         landlord_id: scope.landlord,
         property_id: scope.property,
         as_of: today,
-        counts: Counts {
-            properties: counts.properties,
-            units: counts.units,
-            active_tenants: counts.active_tenants,
-            active_leases: counts.active_leases,
-        },
+        counts,
         metrics,
         occupancy,
         financial,
         arrears: arrears.summary,
     })
+}
+
+async fn occupancy_and_counts(
+    reader: &Reader,
+    scope: Scope,
+    today: NaiveDate,
+    source: Source,
+) -> AppResult<(OccupancyReport, Counts)> {
+    match source {
+        Source::RollUps => occupancy::indexed(reader, scope, today).await,
+        Source::History => {
+            let (report, counts) =
+                tokio::try_join!(occupancy::compute(reader, scope, today, source), async {
+                    Ok(reports::counts(reader, scope.landlord, scope.property, today).await?)
+                },)?;
+            let counts = Counts {
+                properties: counts.properties,
+                units: counts.units,
+                active_tenants: counts.active_tenants,
+                active_leases: counts.active_leases,
+            };
+            Ok((report, counts))
+        }
+    }
 }

@@ -3,9 +3,12 @@
 //! them newest first, each is open up to what remains unpaid. Only the
 //! debtor leases' newest charges are read, never their whole history.
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 
-use crate::db::{reports::ArrearsRow, rollups::read::ChargeLine, rollups::read::LeaseLabel};
+use crate::db::{
+    reports::{AgeLimits, ArrearsRow},
+    rollups::read::{ChargeLine, LeaseLabel},
+};
 use crate::types::Money;
 
 /// One debtor lease's open charges, aged as of a date, filled newest first.
@@ -19,36 +22,6 @@ pub struct OpenCharges {
     pub oldest_due: Option<NaiveDate>,
     /// Whether any charge is open (a debtor without one would be drift).
     pub any: bool,
-}
-
-/// The first due date of each age bucket after the first, as of a date.
-#[derive(Debug, Clone, Copy)]
-pub struct AgeLimits {
-    as_of: NaiveDate,
-    /// `as_of` − 30, − 60, − 90 days.
-    limits: [NaiveDate; 3],
-}
-
-impl AgeLimits {
-    pub fn new(as_of: NaiveDate) -> AgeLimits {
-        let back = |days| {
-            as_of
-                .checked_sub_days(Days::new(days))
-                .unwrap_or(NaiveDate::MIN)
-        };
-        AgeLimits {
-            as_of,
-            limits: [back(30), back(60), back(90)],
-        }
-    }
-
-    /// The bucket of a charge due on `due`; `None` when not yet due.
-    fn bucket(&self, due: NaiveDate) -> Option<usize> {
-        if due > self.as_of {
-            return None;
-        }
-        Some(self.limits.iter().take_while(|limit| due < **limit).count())
-    }
 }
 
 impl OpenCharges {
@@ -135,18 +108,5 @@ mod tests {
             [Money(1_000), Money(500), Money::ZERO, Money::ZERO]
         );
         assert_eq!(open.oldest_due, Some(date("2026-10-05")));
-    }
-
-    #[test]
-    fn bucket_edges_follow_the_day_counts() {
-        let ages = AgeLimits::new(date("2026-12-31"));
-        assert_eq!(ages.bucket(date("2027-01-01")), None);
-        assert_eq!(ages.bucket(date("2026-12-31")), Some(0));
-        assert_eq!(ages.bucket(date("2026-12-01")), Some(0)); // 30 days
-        assert_eq!(ages.bucket(date("2026-11-30")), Some(1)); // 31 days
-        assert_eq!(ages.bucket(date("2026-11-01")), Some(1)); // 60 days
-        assert_eq!(ages.bucket(date("2026-10-31")), Some(2));
-        assert_eq!(ages.bucket(date("2026-10-02")), Some(2)); // 90 days
-        assert_eq!(ages.bucket(date("2026-10-01")), Some(3));
     }
 }

@@ -1,12 +1,20 @@
 //! Occupancy: units available (not off-market), occupied (an active lease
-//! today) and vacant, per property and in total.
+//! today) and vacant, per property and in total. The API's come from
+//! index-only reads ([`crate::db::occupancy`]), which also give the
+//! dashboard its counts; the per-unit SQL is the reference.
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::db::{Reader, reports};
+use std::collections::BTreeMap;
+
+use crate::db::{
+    Reader,
+    occupancy::{self, InForce},
+    reports,
+};
 use crate::error::AppResult;
-use crate::reports::{Scope, percent};
+use crate::reports::{Scope, Source, dashboard::Counts, percent};
 use crate::types::Id;
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -51,25 +59,81 @@ pub async fn compute(
     reader: &Reader,
     scope: Scope,
     today: NaiveDate,
+    source: Source,
 ) -> AppResult<OccupancyReport> {
-    let rows = reports::occupancy(reader, scope.landlord, scope.property, today).await?;
+    Ok(match source {
+        Source::RollUps => indexed(reader, scope, today).await?.0,
+        Source::History => {
+            let rows = reports::occupancy(reader, scope.landlord, scope.property, today).await?;
+            assemble(
+                today,
+                rows.into_iter().map(|row| {
+                    (
+                        row.property_id,
+                        row.name,
+                        row.total_units,
+                        row.available,
+                        row.occupied,
+                    )
+                }),
+            )
+        }
+    })
+}
+
+/// The occupancy report and the dashboard's counts, from index-only reads.
+pub(crate) async fn indexed(
+    reader: &Reader,
+    scope: Scope,
+    today: NaiveDate,
+) -> AppResult<(OccupancyReport, Counts)> {
+    let Scope { landlord, property } = scope;
+    let (units, in_force, tenants) = tokio::try_join!(
+        occupancy::units(reader, landlord, property),
+        occupancy::leases_in_force(reader, landlord, property, today),
+        occupancy::tenants_in_force(reader, landlord, property, today),
+    )?;
+    let in_force: BTreeMap<Id, InForce> =
+        in_force.into_iter().map(|f| (f.property_id, f)).collect();
+    let counts = Counts {
+        properties: units.len() as i64,
+        units: units.iter().map(|p| p.units).sum(),
+        active_tenants: tenants,
+        active_leases: in_force.values().map(|f| f.leases).sum(),
+    };
+    let report = assemble(
+        today,
+        units.into_iter().map(|p| {
+            let occupied = in_force
+                .get(&p.property_id)
+                .map_or(0, |f| f.leases - f.off_market);
+            (p.property_id, p.name, p.units, p.available, occupied)
+        }),
+    );
+    Ok((report, counts))
+}
+
+/// The report from (property, name, units, available, occupied) rows.
+fn assemble(
+    today: NaiveDate,
+    rows: impl Iterator<Item = (Id, String, i64, i64, i64)>,
+) -> OccupancyReport {
     let (mut units, mut available, mut occupied) = (0, 0, 0);
     let properties = rows
-        .into_iter()
-        .map(|row| {
-            units += row.total_units;
-            available += row.available;
-            occupied += row.occupied;
+        .map(|(property_id, name, total_units, on_market, taken)| {
+            units += total_units;
+            available += on_market;
+            occupied += taken;
             PropertyOccupancy {
-                property_id: row.property_id,
-                name: row.name,
-                occupancy: Occupancy::new(row.total_units, row.available, row.occupied),
+                property_id,
+                name,
+                occupancy: Occupancy::new(total_units, on_market, taken),
             }
         })
         .collect();
-    Ok(OccupancyReport {
+    OccupancyReport {
         as_of: today,
         total: Occupancy::new(units, available, occupied),
         properties,
-    })
+    }
 }

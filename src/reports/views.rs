@@ -87,7 +87,7 @@ impl Report {
                 json_body(&metrics::compute(reader, scope, today, ROLLUPS).await?)
             }
             Report::Occupancy { today } => {
-                json_body(&occupancy::compute(reader, scope, today).await?)
+                json_body(&occupancy::compute(reader, scope, today, ROLLUPS).await?)
             }
             Report::Financial { range } => {
                 json_body(&financial::compute(reader, scope, range, ROLLUPS).await?)

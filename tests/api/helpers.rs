@@ -302,7 +302,10 @@ pub async fn assert_rollups_agree(db: &mfuko::db::Database) {
         .with_timezone(&chrono_tz::Africa::Nairobi)
         .date_naive();
     let reader = db.reader();
-    for landlord in mfuko::reports::check::landlords(reader).await.expect("landlords") {
+    for landlord in mfuko::reports::check::landlords(reader)
+        .await
+        .expect("landlords")
+    {
         let differences = mfuko::reports::check::compare(reader, landlord, today)
             .await
             .expect("reports from both sources");

@@ -18,7 +18,7 @@ struct Table {
     history: String,
 }
 
-fn tables(postgres: bool) -> [Table; 3] {
+fn tables(postgres: bool) -> [Table; 4] {
     let due_month = dialect::month_of(postgres, "due_date");
     let paid_month = dialect::month_of(postgres, "paid_on");
     [
@@ -57,6 +57,13 @@ fn tables(postgres: bool) -> [Table; 3] {
                  CAST(COALESCE((SELECT SUM(amount) FROM payments p WHERE p.lease_id = l.id AND p.status = 'confirmed'), 0) AS BIGINT) AS paid \
                  FROM leases l) totals WHERE charged <> 0 OR paid <> 0"
                 .to_owned(),
+        },
+        Table {
+            name: "rollup_open_charges",
+            columns: super::open::COLUMNS,
+            key: "CAST(lease_id AS TEXT) || '/' || CAST(charge_id AS TEXT)",
+            values: "amount, property_id",
+            history: super::open::history_sql(false),
         },
     ]
 }

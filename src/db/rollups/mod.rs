@@ -17,6 +17,7 @@
 //! the history (`mfuko rollups verify`) and rebuilds them from it.
 
 pub mod audit;
+mod open;
 pub mod read;
 
 pub use audit::{Difference, rebuild, verify};
@@ -121,7 +122,14 @@ impl Delta {
         }
     }
 
+    /// Nothing to apply. A lease whose totals did not change is still
+    /// touched: its charges may have (one voided, an equal one added).
     pub fn is_empty(&self) -> bool {
+        self.leases.is_empty() && self.nets_to_zero()
+    }
+
+    /// Every total's change sums to zero.
+    fn nets_to_zero(&self) -> bool {
         self.charge_months.values().all(|s| *s == (0, 0))
             && self.payment_months.values().all(|s| *s == (0, 0))
             && self.leases.values().all(|l| l.2 == 0 && l.3 == 0)
@@ -229,7 +237,7 @@ impl Delta {
                 .map(drop))?;
             }
         }
-        Ok(())
+        open::refresh(tx, self.leases.keys().copied()).await
     }
 }
 
@@ -273,14 +281,16 @@ mod tests {
         let voided = charge(1000, "2026-11-05", true);
         delta.charge(None, Some(&live));
         delta.charge(Some(&live), Some(&voided));
-        assert!(delta.is_empty(), "{delta:?}");
+        assert!(delta.nets_to_zero(), "{delta:?}");
+        // The lease was touched all the same: its open charges are redone.
+        assert!(!delta.is_empty());
 
         let pending = payment(PaymentStatus::Pending, Some(3));
         let confirmed = payment(PaymentStatus::Confirmed, Some(3));
         delta.payment(None, Some(&pending));
         delta.payment(Some(&pending), Some(&confirmed));
         delta.payment(Some(&confirmed), None);
-        assert!(delta.is_empty(), "{delta:?}");
+        assert!(delta.nets_to_zero(), "{delta:?}");
     }
 
     #[test]

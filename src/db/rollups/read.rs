@@ -9,7 +9,10 @@ use chrono::NaiveDate;
 
 use crate::db::{
     Reader, dispatch,
-    reports::{CollectedByMethod, LeaseTotal, MonthlyAmount, PaymentGroup, PendingTotals},
+    reports::{
+        AgeLimits, ArrearsRow, CollectedByMethod, LeaseTotal, MonthlyAmount, PaymentGroup,
+        PendingTotals,
+    },
 };
 use crate::types::{Id, Money, PaymentStatus, Period};
 
@@ -140,16 +143,16 @@ pub struct LeaseBalance {
     pub paid: Money,
 }
 
-/// The leases whose charges and payments differ (the partial index
-/// `rollup_leases_open` holds exactly those).
-pub async fn open_balances(
+/// The leases paid beyond their charges (the partial index
+/// `rollup_leases_credit` holds exactly those).
+pub async fn credit_balances(
     db: &Reader,
     landlord: Id,
     property: Option<Id>,
 ) -> sqlx::Result<Vec<LeaseBalance>> {
     dispatch!(db.pool(), p => sqlx::query_as(
         "SELECT lease_id, charged, paid FROM rollup_leases \
-         WHERE landlord_id = $1 AND charged <> paid AND ($2 IS NULL OR property_id = $2)",
+         WHERE landlord_id = $1 AND paid > charged AND ($2 IS NULL OR property_id = $2)",
     )
     .bind(landlord)
     .bind(property)
@@ -180,8 +183,9 @@ pub async fn balances_of(
     })
 }
 
-/// Per lease, the non-void charges *not* considered as of `as_of`: due after
-/// it and billed for a later period. Reads the index from `as_of` on.
+/// The non-void charges *not* considered as of `as_of`: due after it and
+/// billed for a later period. One row each (a grouping would tempt the
+/// planner into the lease-ordered index): for today, next to none.
 pub async fn charged_after(
     db: &Reader,
     landlord: Id,
@@ -189,10 +193,9 @@ pub async fn charged_after(
     as_of: NaiveDate,
 ) -> sqlx::Result<Vec<LeaseTotal>> {
     dispatch!(db.pool(), p => sqlx::query_as(
-        "SELECT lease_id, CAST(SUM(amount) AS BIGINT) AS amount FROM charges \
+        "SELECT lease_id, amount FROM charges \
          WHERE landlord_id = $1 AND due_date > $2 AND period > $3 AND NOT void \
-           AND ($4 IS NULL OR property_id = $4) \
-         GROUP BY lease_id",
+           AND ($4 IS NULL OR property_id = $4)",
     )
     .bind(landlord)
     .bind(as_of)
@@ -209,8 +212,8 @@ pub struct PaidAfter {
     pub amount: Money,
 }
 
-/// Confirmed payments paid after `as_of`, per lease. Reads the index from
-/// `as_of` on.
+/// Confirmed payments paid after `as_of`, one row each (see
+/// [`charged_after`]).
 pub async fn paid_after(
     db: &Reader,
     landlord: Id,
@@ -218,10 +221,9 @@ pub async fn paid_after(
     as_of: NaiveDate,
 ) -> sqlx::Result<Vec<PaidAfter>> {
     dispatch!(db.pool(), p => sqlx::query_as(
-        "SELECT lease_id, CAST(SUM(amount) AS BIGINT) AS amount FROM payments \
+        "SELECT lease_id, amount FROM payments \
          WHERE landlord_id = $1 AND paid_on > $2 AND status = 'confirmed' \
-           AND ($3 IS NULL OR property_id = $3) \
-         GROUP BY lease_id",
+           AND ($3 IS NULL OR property_id = $3)",
     )
     .bind(landlord)
     .bind(as_of)
@@ -317,6 +319,86 @@ pub async fn lease_labels(
         }
         query.fetch_all(p).await
     })
+}
+
+/// The leases with open charges due by `as_of`, aged, with their labels
+/// (leases in `except` left out: their open charges differ as of that date).
+pub async fn arrears(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    as_of: NaiveDate,
+    except: &[Id],
+) -> sqlx::Result<Vec<ArrearsRow>> {
+    let [limit_30, limit_60, limit_90] = AgeLimits::new(as_of).limits();
+    let sql = format!(
+        "SELECT o.lease_id, l.property_id, u.label AS unit_label, t.name AS tenant_name, \
+                l.grace_days, o.not_yet_due, o.days_0_30, o.days_31_60, o.days_61_90, \
+                o.days_90_plus, o.oldest_due \
+         FROM (SELECT lease_id, \
+                 CAST(SUM(CASE WHEN due_date > $2 THEN amount ELSE 0 END) AS BIGINT) AS not_yet_due, \
+                 CAST(SUM(CASE WHEN due_date <= $2 AND due_date >= $4 THEN amount ELSE 0 END) AS BIGINT) AS days_0_30, \
+                 CAST(SUM(CASE WHEN due_date < $4 AND due_date >= $5 THEN amount ELSE 0 END) AS BIGINT) AS days_31_60, \
+                 CAST(SUM(CASE WHEN due_date < $5 AND due_date >= $6 THEN amount ELSE 0 END) AS BIGINT) AS days_61_90, \
+                 CAST(SUM(CASE WHEN due_date < $6 THEN amount ELSE 0 END) AS BIGINT) AS days_90_plus, \
+                 MIN(due_date) AS oldest_due \
+               FROM rollup_open_charges \
+               WHERE landlord_id = $1 AND ($3 IS NULL OR property_id = $3) {except} \
+               GROUP BY lease_id HAVING MIN(due_date) <= $2) o \
+         JOIN leases l ON l.id = o.lease_id \
+         JOIN units u ON u.id = l.unit_id \
+         JOIN tenants t ON t.id = l.tenant_id",
+        except = excluding(7, except),
+    );
+    dispatch!(db.pool(), p => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(landlord)
+            .bind(as_of)
+            .bind(property)
+            .bind(limit_30)
+            .bind(limit_60)
+            .bind(limit_90);
+        for lease in except {
+            query = query.bind(lease);
+        }
+        query.fetch_all(p).await
+    })
+}
+
+/// The open charges not yet due as of `as_of` (leases in `except` left out).
+pub async fn not_yet_due(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    as_of: NaiveDate,
+    except: &[Id],
+) -> sqlx::Result<Money> {
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM rollup_open_charges \
+         WHERE landlord_id = $1 AND due_date > $2 AND ($3 IS NULL OR property_id = $3) {}",
+        excluding(4, except)
+    );
+    dispatch!(db.pool(), p => {
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(landlord)
+            .bind(as_of)
+            .bind(property);
+        for lease in except {
+            query = query.bind(lease);
+        }
+        query.fetch_one(p).await
+    })
+}
+
+/// `AND lease_id NOT IN ($first, …)`, or nothing for no leases.
+fn excluding(first: usize, leases: &[Id]) -> String {
+    if leases.is_empty() {
+        return String::new();
+    }
+    format!(
+        "AND lease_id NOT IN ({})",
+        placeholders(first, leases.len())
+    )
 }
 
 /// `$first, $first+1, …`, `count` of them.

@@ -1,0 +1,59 @@
+//! Each lease's open charges under FIFO, all time (`rollup_open_charges`):
+//! payments settle the oldest charges first, so what a lease owes is its
+//! newest non-void charges whose sum reaches the balance, the oldest of them
+//! only partly. A write recomputes the rows of the leases it touched, from
+//! the lease's own charges and payments; arrears as of today read them.
+
+use crate::db::{WriteTx, dispatch_tx};
+use crate::types::Id;
+
+pub(super) const COLUMNS: &str = "lease_id, charge_id, landlord_id, property_id, due_date, amount";
+
+/// The history's open charges, of every lease or (`one_lease`) of lease `$1`.
+pub(super) fn history_sql(one_lease: bool) -> String {
+    let (charges, payments) = if one_lease {
+        ("lease_id = $1 AND", "lease_id = $1 AND")
+    } else {
+        ("", "lease_id IS NOT NULL AND")
+    };
+    format!(
+        "SELECT {COLUMNS} FROM ( \
+           SELECT c.lease_id, c.id AS charge_id, c.landlord_id, c.property_id, c.due_date, \
+                  CASE WHEN c.newer <= b.unpaid THEN c.amount ELSE b.unpaid - (c.newer - c.amount) END AS amount \
+           FROM (SELECT id, lease_id, landlord_id, property_id, due_date, amount, \
+                        CAST(SUM(amount) OVER (PARTITION BY lease_id ORDER BY due_date DESC, id DESC \
+                                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS newer \
+                 FROM charges WHERE {charges} NOT void) c \
+           JOIN (SELECT lease_id, CAST(SUM(amount) AS BIGINT) AS unpaid FROM ( \
+                     SELECT lease_id, amount FROM charges WHERE {charges} NOT void \
+                     UNION ALL \
+                     SELECT lease_id, -amount FROM payments WHERE {payments} status = 'confirmed' \
+                 ) entries GROUP BY lease_id) b ON b.lease_id = c.lease_id \
+           WHERE c.newer - c.amount < b.unpaid \
+         ) open_charges"
+    )
+}
+
+/// Recomputes the open charges of `leases` in `tx`.
+pub(super) async fn refresh(
+    tx: &mut WriteTx,
+    leases: impl Iterator<Item = Id>,
+) -> sqlx::Result<()> {
+    let insert = format!(
+        "INSERT INTO rollup_open_charges ({COLUMNS}) {}",
+        history_sql(true)
+    );
+    for lease in leases {
+        dispatch_tx!(tx, conn => sqlx::query("DELETE FROM rollup_open_charges WHERE lease_id = $1")
+            .bind(lease)
+            .execute(conn)
+            .await
+            .map(drop))?;
+        dispatch_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
+            .bind(lease)
+            .execute(conn)
+            .await
+            .map(drop))?;
+    }
+    Ok(())
+}
