@@ -52,6 +52,29 @@ SELECT lease_id, charge_id, landlord_id, property_id, due_date, amount FROM (
     WHERE c.newer - c.amount < b.unpaid
 ) open_charges;
 
+-- Per lease with open charges: their total, the oldest and newest due date,
+-- and the day it counts as overdue (the oldest open due date + grace days + 1).
+-- The dashboard counts and ranks debtors from these rows' indexes.
+CREATE TABLE rollup_open_leases (
+    lease_id    INTEGER PRIMARY KEY,
+    landlord_id INTEGER NOT NULL,
+    property_id INTEGER NOT NULL,
+    open_total  INTEGER NOT NULL,
+    oldest_due  TEXT NOT NULL,
+    newest_due  TEXT NOT NULL,
+    overdue_on  TEXT NOT NULL
+);
+CREATE INDEX rollup_open_leases_oldest ON rollup_open_leases (landlord_id, oldest_due, property_id);
+CREATE INDEX rollup_open_leases_overdue ON rollup_open_leases (landlord_id, overdue_on, property_id);
+CREATE INDEX rollup_open_leases_total
+    ON rollup_open_leases (landlord_id, open_total, lease_id, newest_due, property_id);
+INSERT INTO rollup_open_leases
+    (lease_id, landlord_id, property_id, open_total, oldest_due, newest_due, overdue_on)
+SELECT o.lease_id, o.landlord_id, o.property_id, CAST(SUM(o.amount) AS BIGINT), MIN(o.due_date),
+       MAX(o.due_date), date(MIN(o.due_date), '+' || (l.grace_days + 1) || ' days')
+FROM rollup_open_charges o JOIN leases l ON l.id = o.lease_id
+GROUP BY o.lease_id, o.landlord_id, o.property_id, l.grace_days;
+
 -- Occupancy and the dashboard's counts read indexes only: units per property
 -- with their market state, and the leases in force.
 CREATE INDEX units_landlord_market ON units (landlord_id, property_id, off_market);

@@ -42,16 +42,13 @@ pub async fn run(settings: Settings, command: RollupsCommand) -> anyhow::Result<
                 anyhow::bail!("{reports} reports from the roll-ups disagree with the history");
             }
             println!(
-                "{:<22} {:<40} {:>28} {:>28}",
-                "table", "row", "history (count|charged, amount|paid)", "stored"
+                "{:<22} {:<40} {:>44} {:>44}",
+                "table", "row", "history", "stored"
             );
             for d in &differences {
                 println!(
-                    "{:<22} {:<40} {:>28} {:>28}",
-                    d.table,
-                    d.key,
-                    format!("{} {}", d.expected.0, d.expected.1),
-                    format!("{} {}", d.stored.0, d.stored.1)
+                    "{:<22} {:<40} {:>44} {:>44}",
+                    d.table, d.key, d.expected, d.stored
                 );
             }
             anyhow::bail!(

@@ -48,6 +48,15 @@ pub fn month_of(postgres: bool, column: &str) -> String {
     }
 }
 
+/// `date_expr` plus `days_expr` days, as a date.
+pub fn plus_days(postgres: bool, date_expr: &str, days_expr: &str) -> String {
+    if postgres {
+        format!("({date_expr} + {days_expr})")
+    } else {
+        format!("date({date_expr}, '+' || ({days_expr}) || ' days')")
+    }
+}
+
 /// The `(…), (…)` rows of a multi-row `INSERT … VALUES` with `rows × columns`
 /// placeholders. SQLite gets anonymous `?` (bound in order): it resolves a
 /// numbered `$N` by a linear search of the statement's parameter names, which

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::db::{
     Reader, reports,
     reports::{AgeLimits, ArrearsRow, LeaseTotal},
-    rollups::read::{self, ChargeLine, Due},
+    rollups::read::{self, ChargeLine, Due, Leases},
 };
 use crate::error::AppResult;
 use crate::reports::{Scope, Source, fifo::OpenCharges};
@@ -183,45 +183,70 @@ async fn from_history(reader: &Reader, scope: Scope, as_of: NaiveDate) -> AppRes
     })
 }
 
+/// What the roll-up reads of arrears as of a date start from.
+struct Prelude {
+    /// Leases charged or paid after `as_of`: (charged, paid) since then. For
+    /// today, next to none; their open charges as of `as_of` differ.
+    later: BTreeMap<Id, (Money, Money)>,
+    /// Paid beyond charges, over the other leases.
+    prepaid: Money,
+    unallocated: Money,
+}
+
+impl Prelude {
+    async fn load(reader: &Reader, scope: Scope, as_of: NaiveDate) -> AppResult<Prelude> {
+        let Scope { landlord, property } = scope;
+        let (credit, charged_after, paid_after, unallocated) = tokio::try_join!(
+            read::credit_balances(reader, landlord, property),
+            read::charged_after(reader, landlord, property, as_of),
+            read::paid_after(reader, landlord, property, as_of),
+            async {
+                match property {
+                    Some(_) => Ok(Money::ZERO),
+                    None => read::unallocated(reader, landlord).await,
+                }
+            },
+        )?;
+        let mut later: BTreeMap<Id, (Money, Money)> = BTreeMap::new();
+        for charge in &charged_after {
+            later.entry(charge.lease_id).or_default().0 += charge.amount;
+        }
+        let mut unallocated = unallocated;
+        for payment in &paid_after {
+            match payment.lease_id {
+                Some(lease) => later.entry(lease).or_default().1 += payment.amount,
+                None => unallocated -= payment.amount,
+            }
+        }
+        let prepaid = credit
+            .iter()
+            .filter(|lease| !later.contains_key(&lease.lease_id))
+            .map(|lease| lease.paid - lease.charged)
+            .sum();
+        Ok(Prelude {
+            later,
+            prepaid,
+            unallocated,
+        })
+    }
+}
+
 /// From the roll-ups: the all-time open charges aged as of `as_of`, for the
-/// leases with nothing charged or paid after it — for today, all but a few.
-/// Those few (`later`) get their balance as of `as_of` from their totals
-/// less what came after, and their open charges from their newest charges.
+/// leases with nothing charged or paid after it. The few others get their
+/// balance as of `as_of` from their totals less what came after, and their
+/// open charges from their newest charges.
 async fn from_rollups(reader: &Reader, scope: Scope, as_of: NaiveDate) -> AppResult<Open> {
     let Scope { landlord, property } = scope;
-    let (credit, charged_after, paid_after, unallocated) = tokio::try_join!(
-        read::credit_balances(reader, landlord, property),
-        read::charged_after(reader, landlord, property, as_of),
-        read::paid_after(reader, landlord, property, as_of),
-        async {
-            match property {
-                Some(_) => Ok(Money::ZERO),
-                None => read::unallocated(reader, landlord).await,
-            }
-        },
-    )?;
-    let mut later: BTreeMap<Id, (Money, Money)> = BTreeMap::new();
-    for charge in &charged_after {
-        later.entry(charge.lease_id).or_default().0 += charge.amount;
-    }
-    let mut unallocated = unallocated;
-    for payment in &paid_after {
-        match payment.lease_id {
-            Some(lease) => later.entry(lease).or_default().1 += payment.amount,
-            None => unallocated -= payment.amount,
-        }
-    }
+    let Prelude {
+        later,
+        mut prepaid,
+        unallocated,
+    } = Prelude::load(reader, scope, as_of).await?;
     let except: Vec<Id> = later.keys().copied().collect();
     let (mut rows, mut not_yet_due) = tokio::try_join!(
-        read::arrears(reader, landlord, property, as_of, &except),
+        read::arrears(reader, landlord, property, as_of, Leases::Except(&except)),
         read::not_yet_due(reader, landlord, property, as_of, &except),
     )?;
-    let mut prepaid: Money = credit
-        .iter()
-        .filter(|lease| !later.contains_key(&lease.lease_id))
-        .map(|lease| lease.paid - lease.charged)
-        .sum();
-
     let mut debtors = Vec::new();
     for batch in except.chunks(reports::DEBTOR_BATCH) {
         for lease in read::balances_of(reader, landlord, batch).await? {
@@ -249,6 +274,117 @@ async fn from_rollups(reader: &Reader, scope: Scope, as_of: NaiveDate) -> AppRes
         prepaid,
         unallocated,
     })
+}
+
+/// The arrears summary, the overdue leases and the largest debtors: what the
+/// dashboard and the payment metrics show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrearsOverview {
+    pub summary: ArrearsSummary,
+    pub overdue_leases: i64,
+    /// At most `top` leases in arrears, largest balance first.
+    pub top: Vec<LeaseArrears>,
+}
+
+/// The overview as of `as_of`. From the roll-ups it reads a few index ranges
+/// and the largest debtors' rows, not every debtor; when some lease was
+/// charged or paid after `as_of` it falls back to the whole report.
+pub async fn overview(
+    reader: &Reader,
+    scope: Scope,
+    as_of: NaiveDate,
+    top: usize,
+    source: Source,
+) -> AppResult<ArrearsOverview> {
+    let from_report = |report: ArrearsReport| ArrearsOverview {
+        summary: report.summary,
+        overdue_leases: report.leases.iter().filter(|lease| lease.overdue).count() as i64,
+        top: report.leases.into_iter().take(top).collect(),
+    };
+    if source == Source::History {
+        return Ok(from_report(compute(reader, scope, as_of, source).await?));
+    }
+    let Scope { landlord, property } = scope;
+    let (prelude, totals, top_rows) = tokio::try_join!(
+        Prelude::load(reader, scope, as_of),
+        async { Ok(read::aged_totals(reader, landlord, property, as_of).await?) },
+        largest_debtors(reader, scope, as_of, top),
+    )?;
+    if !prelude.later.is_empty() {
+        return Ok(from_report(compute(reader, scope, as_of, source).await?));
+    }
+    let buckets = Buckets {
+        days_0_30: totals.days_0_30,
+        days_31_60: totals.days_31_60,
+        days_61_90: totals.days_61_90,
+        days_90_plus: totals.days_90_plus,
+    };
+    Ok(ArrearsOverview {
+        summary: ArrearsSummary {
+            total_arrears: buckets.total(),
+            leases_in_arrears: totals.leases_in_arrears,
+            buckets,
+            not_yet_due: totals.not_yet_due,
+            prepayments: prelude.prepaid,
+            unallocated: prelude.unallocated,
+        },
+        overdue_leases: totals.overdue_leases,
+        top: top_rows,
+    })
+}
+
+/// The `top` leases with the largest balance due as of `as_of`, from the
+/// leases with the largest open totals: a lease's balance is its open total
+/// less what is not yet due, so it never exceeds it, and once the `top`-th
+/// balance found beats the next open total, nobody further down can enter.
+async fn largest_debtors(
+    reader: &Reader,
+    scope: Scope,
+    as_of: NaiveDate,
+    top: usize,
+) -> AppResult<Vec<LeaseArrears>> {
+    if top == 0 {
+        return Ok(Vec::new());
+    }
+    let Scope { landlord, property } = scope;
+    let mut limit = (top * 4).max(16);
+    loop {
+        let candidates = read::largest_open(reader, landlord, property, limit as i64).await?;
+        let partly_due: Vec<Id> = candidates
+            .iter()
+            .filter(|c| c.newest_due > as_of && c.oldest_due <= as_of)
+            .map(|c| c.lease_id)
+            .collect();
+        let due: BTreeMap<Id, Money> = read::due_by(reader, landlord, as_of, &partly_due)
+            .await?
+            .into_iter()
+            .map(|t| (t.lease_id, t.amount))
+            .collect();
+        let mut ranked: Vec<(Money, Id)> = candidates
+            .iter()
+            .filter(|c| c.oldest_due <= as_of)
+            .map(|c| {
+                let balance = due.get(&c.lease_id).copied().unwrap_or(c.open_total);
+                (balance, c.lease_id)
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked.truncate(top);
+        let exhausted = candidates.len() < limit;
+        let bound = candidates.last().map(|c| c.open_total);
+        let settled = ranked.len() == top && bound.is_some_and(|bound| ranked[top - 1].0 > bound);
+        if exhausted || settled {
+            let ids: Vec<Id> = ranked.iter().map(|(_, id)| *id).collect();
+            let rows = read::arrears(reader, landlord, property, as_of, Leases::Only(&ids)).await?;
+            let mut leases: Vec<LeaseArrears> = rows
+                .into_iter()
+                .map(|row| LeaseArrears::new(row, as_of))
+                .collect();
+            leases.sort_by(|a, b| b.balance.cmp(&a.balance).then(a.lease_id.cmp(&b.lease_id)));
+            return Ok(leases);
+        }
+        limit *= 4;
+    }
 }
 
 /// The open charges of `debtors` (one batch), from their newest charges: a

@@ -94,9 +94,11 @@ async fn reports_both_ways(
             reader, scope, day, source
         ));
     }
-    both!(format!("dashboard on {today}"), |source| {
-        dashboard::compute(reader, scope, today, source)
-    });
+    for day in [today, past, ahead] {
+        both!(format!("dashboard on {day}"), |source| {
+            dashboard::compute(reader, scope, day, source)
+        });
+    }
     both!(format!("occupancy on {today}"), |source| {
         occupancy::compute(reader, scope, today, source)
     });

@@ -51,7 +51,7 @@ pub async fn compute(
     let month = DateRange::new(this_month.first_day(), this_month.last_day())?;
     let (series, arrears, pending, (occupancy, counts), methods) = tokio::try_join!(
         Series::load(reader, scope, today, source),
-        arrears::compute(reader, scope, today, source),
+        arrears::overview(reader, scope, today, metrics::TOP_DEBTORS, source),
         sums::pending(reader, scope, source),
         occupancy_and_counts(reader, scope, today, source),
         sums::collected_by_method(reader, scope, month, source),

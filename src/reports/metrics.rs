@@ -8,7 +8,7 @@ use crate::db::{Reader, reports, reports::MonthlyAmount};
 use crate::error::AppResult;
 use crate::reports::{
     DateRange, Scope, Source,
-    arrears::{self, ArrearsReport},
+    arrears::{self, ArrearsOverview},
     financial::{self, FinancialReport, MonthTotals},
     payments::CountAmount,
     percent, sums,
@@ -107,7 +107,7 @@ pub async fn compute(
 ) -> AppResult<PaymentMetrics> {
     let (series, arrears, pending) = tokio::try_join!(
         Series::load(reader, scope, today, source),
-        arrears::compute(reader, scope, today, source),
+        arrears::overview(reader, scope, today, TOP_DEBTORS, source),
         sums::pending(reader, scope, source),
     )?;
     Ok(from_parts(scope, today, &series, &arrears, pending))
@@ -117,7 +117,7 @@ pub(crate) fn from_parts(
     scope: Scope,
     today: NaiveDate,
     series: &Series,
-    arrears: &ArrearsReport,
+    arrears: &ArrearsOverview,
     pending: CountAmount,
 ) -> PaymentMetrics {
     let monthly = financial::assemble(
@@ -149,11 +149,10 @@ pub(crate) fn from_parts(
         billed_this_month: now.billed,
         collection_pct: now.collection_pct,
         pending,
-        overdue_leases: arrears.leases.iter().filter(|lease| lease.overdue).count() as i64,
+        overdue_leases: arrears.overdue_leases,
         top_debtors: arrears
-            .leases
+            .top
             .iter()
-            .take(TOP_DEBTORS)
             .map(|lease| Debtor {
                 lease_id: lease.lease_id,
                 tenant: lease.tenant.clone(),

@@ -192,6 +192,11 @@ pub async fn update(
             end_date = Some(today.max(current.start_date));
         }
         check_terms(current.due_day, grace_days, current.start_date, end_date)?;
+        if grace_days != current.grace_days {
+            // The day its arrears count as overdue moves.
+            let tx = write.tx();
+            tx.rollups().touch_lease(id, landlord, current.property_id);
+        }
         leases::update(write.tx(), landlord, id, grace_days, end_date, status)
             .await
             .on_constraint(Constraint::OneActiveLeasePerUnit, unit_occupied)?

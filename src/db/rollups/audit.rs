@@ -12,13 +12,13 @@ struct Table {
     columns: &'static str,
     /// The row's key as text, from the table's own column names.
     key: &'static str,
-    /// The two numbers compared: (count, amount) or (charged, paid).
+    /// What is compared, as text from the table's column names.
     values: &'static str,
     /// The history grouped like the table, aliased to its column names.
     history: String,
 }
 
-fn tables(postgres: bool) -> [Table; 4] {
+fn tables(postgres: bool) -> [Table; 5] {
     let due_month = dialect::month_of(postgres, "due_date");
     let paid_month = dialect::month_of(postgres, "paid_on");
     [
@@ -26,7 +26,7 @@ fn tables(postgres: bool) -> [Table; 4] {
             name: "rollup_charge_months",
             columns: "landlord_id, property_id, month, count, amount",
             key: "CAST(landlord_id AS TEXT) || '/' || CAST(property_id AS TEXT) || '/' || month",
-            values: "count, amount",
+            values: COUNT_AMOUNT,
             history: format!(
                 "SELECT landlord_id, property_id, {due_month} AS month, COUNT(*) AS count, \
                         CAST(SUM(amount) AS BIGINT) AS amount \
@@ -38,7 +38,7 @@ fn tables(postgres: bool) -> [Table; 4] {
             columns: "landlord_id, property_id, month, status, method, count, amount",
             key: "CAST(landlord_id AS TEXT) || '/' || CAST(property_id AS TEXT) || '/' || month \
                   || '/' || status || '/' || method",
-            values: "count, amount",
+            values: COUNT_AMOUNT,
             history: format!(
                 "SELECT landlord_id, COALESCE(property_id, 0) AS property_id, {paid_month} AS month, \
                         status, method, COUNT(*) AS count, CAST(SUM(amount) AS BIGINT) AS amount \
@@ -50,7 +50,7 @@ fn tables(postgres: bool) -> [Table; 4] {
             name: "rollup_leases",
             columns: "lease_id, landlord_id, property_id, charged, paid",
             key: "CAST(lease_id AS TEXT)",
-            values: "charged, paid",
+            values: "CAST(charged AS TEXT) || ' ' || CAST(paid AS TEXT)",
             history: "SELECT lease_id, landlord_id, property_id, charged, paid FROM ( \
                  SELECT l.id AS lease_id, l.landlord_id, l.property_id, \
                  CAST(COALESCE((SELECT SUM(amount) FROM charges c WHERE c.lease_id = l.id AND NOT c.void), 0) AS BIGINT) AS charged, \
@@ -62,11 +62,21 @@ fn tables(postgres: bool) -> [Table; 4] {
             name: "rollup_open_charges",
             columns: super::open::COLUMNS,
             key: "CAST(lease_id AS TEXT) || '/' || CAST(charge_id AS TEXT)",
-            values: "amount, property_id",
+            values: "CAST(amount AS TEXT) || ' ' || CAST(property_id AS TEXT) || ' ' || CAST(due_date AS TEXT)",
             history: super::open::history_sql(false),
+        },
+        Table {
+            name: "rollup_open_leases",
+            columns: super::open::LEASE_COLUMNS,
+            key: "CAST(lease_id AS TEXT)",
+            values: "CAST(open_total AS TEXT) || ' ' || CAST(oldest_due AS TEXT) || ' ' \
+                     || CAST(newest_due AS TEXT) || ' ' || CAST(overdue_on AS TEXT)",
+            history: super::open::leases_sql(postgres, &super::open::history_sql(false), false),
         },
     ]
 }
+
+const COUNT_AMOUNT: &str = "CAST(count AS TEXT) || ' ' || CAST(amount AS TEXT)";
 
 /// One roll-up row that disagrees with the history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,18 +84,19 @@ pub struct Difference {
     pub table: &'static str,
     /// landlord/property/month[/status/method] or the lease id.
     pub key: String,
-    /// (count, amount) or (charged, paid), as the history says and as stored.
-    pub expected: (i64, i64),
-    pub stored: (i64, i64),
+    /// The row's values (e.g. count and amount) as the history says and as
+    /// stored; empty for no row.
+    pub expected: String,
+    pub stored: String,
 }
 
-type Rows = BTreeMap<String, (i64, i64)>;
+type Rows = BTreeMap<String, String>;
 
 async fn fetch(pool: &Pool, sql: String) -> sqlx::Result<Rows> {
-    let rows: Vec<(String, i64, i64)> = dispatch!(pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+    let rows: Vec<(String, String)> = dispatch!(pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
         .fetch_all(p)
         .await)?;
-    Ok(rows.into_iter().map(|(key, a, b)| (key, (a, b))).collect())
+    Ok(rows.into_iter().collect())
 }
 
 /// Compares every roll-up with the history; empty when they agree.
@@ -102,14 +113,18 @@ pub async fn verify(db: &Reader) -> sqlx::Result<Vec<Difference>> {
         } = table;
         let expected = fetch(
             pool,
-            format!("SELECT {key} AS key, {values} FROM ({history}) history"),
+            format!("SELECT {key} AS key, {values} AS v FROM ({history}) history"),
         )
         .await?;
-        let stored = fetch(pool, format!("SELECT {key} AS key, {values} FROM {name}")).await?;
+        let stored = fetch(
+            pool,
+            format!("SELECT {key} AS key, {values} AS v FROM {name}"),
+        )
+        .await?;
         let keys: BTreeSet<&String> = expected.keys().chain(stored.keys()).collect();
         for key in keys {
-            let e = expected.get(key).copied().unwrap_or((0, 0));
-            let s = stored.get(key).copied().unwrap_or((0, 0));
+            let e = expected.get(key).cloned().unwrap_or_default();
+            let s = stored.get(key).cloned().unwrap_or_default();
             if e != s {
                 differences.push(Difference {
                     table: name,

@@ -90,6 +90,14 @@ impl Delta {
         }
     }
 
+    /// Marks a lease whose open charges' sums depend on something else that
+    /// changed (its grace days set the day it counts as overdue).
+    pub fn touch_lease(&mut self, lease: Id, landlord: Id, property: Id) {
+        self.leases
+            .entry(lease)
+            .or_insert((landlord, property, 0, 0));
+    }
+
     /// Records that a payment went from `before` to `after`.
     pub fn payment(&mut self, before: Option<&PaymentFacts>, after: Option<&PaymentFacts>) {
         for (facts, sign) in [(before, -1_i64), (after, 1)] {

@@ -3,8 +3,12 @@
 //! newest non-void charges whose sum reaches the balance, the oldest of them
 //! only partly. A write recomputes the rows of the leases it touched, from
 //! the lease's own charges and payments; arrears as of today read them.
+//!
+//! `rollup_open_leases` sums each lease's rows: the open total, the oldest
+//! and newest due dates, and the day the lease counts as overdue. The
+//! dashboard counts and ranks debtors from its indexes.
 
-use crate::db::{WriteTx, dispatch_tx};
+use crate::db::{WriteTx, dialect, dispatch_tx};
 use crate::types::Id;
 
 pub(super) const COLUMNS: &str = "lease_id, charge_id, landlord_id, property_id, due_date, amount";
@@ -34,26 +38,52 @@ pub(super) fn history_sql(one_lease: bool) -> String {
     )
 }
 
-/// Recomputes the open charges of `leases` in `tx`.
+pub(super) const LEASE_COLUMNS: &str =
+    "lease_id, landlord_id, property_id, open_total, oldest_due, newest_due, overdue_on";
+
+/// Each lease's open charges summed (`open` is the open charges' rows: the
+/// table, or [`history_sql`] for the audit), of every lease or of lease `$1`.
+pub(super) fn leases_sql(postgres: bool, open: &str, one_lease: bool) -> String {
+    let overdue_on = dialect::plus_days(postgres, "MIN(o.due_date)", "l.grace_days + 1");
+    let filter = if one_lease {
+        "WHERE o.lease_id = $1"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT o.lease_id, o.landlord_id, o.property_id, CAST(SUM(o.amount) AS BIGINT) AS open_total, \
+                MIN(o.due_date) AS oldest_due, MAX(o.due_date) AS newest_due, {overdue_on} AS overdue_on \
+         FROM ({open}) o JOIN leases l ON l.id = o.lease_id {filter} \
+         GROUP BY o.lease_id, o.landlord_id, o.property_id, l.grace_days"
+    )
+}
+
+/// Recomputes the open charges of `leases` in `tx`, and their sums.
 pub(super) async fn refresh(
     tx: &mut WriteTx,
     leases: impl Iterator<Item = Id>,
 ) -> sqlx::Result<()> {
-    let insert = format!(
-        "INSERT INTO rollup_open_charges ({COLUMNS}) {}",
-        history_sql(true)
-    );
+    let postgres = tx.is_postgres();
+    let statements = [
+        "DELETE FROM rollup_open_charges WHERE lease_id = $1".to_owned(),
+        format!(
+            "INSERT INTO rollup_open_charges ({COLUMNS}) {}",
+            history_sql(true)
+        ),
+        "DELETE FROM rollup_open_leases WHERE lease_id = $1".to_owned(),
+        format!(
+            "INSERT INTO rollup_open_leases ({LEASE_COLUMNS}) {}",
+            leases_sql(postgres, "SELECT * FROM rollup_open_charges", true)
+        ),
+    ];
     for lease in leases {
-        dispatch_tx!(tx, conn => sqlx::query("DELETE FROM rollup_open_charges WHERE lease_id = $1")
-            .bind(lease)
-            .execute(conn)
-            .await
-            .map(drop))?;
-        dispatch_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(insert.clone()))
-            .bind(lease)
-            .execute(conn)
-            .await
-            .map(drop))?;
+        for sql in &statements {
+            dispatch_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(lease)
+                .execute(conn)
+                .await
+                .map(drop))?;
+        }
     }
     Ok(())
 }

@@ -321,15 +321,45 @@ pub async fn lease_labels(
     })
 }
 
-/// The leases with open charges due by `as_of`, aged, with their labels
-/// (leases in `except` left out: their open charges differ as of that date).
+/// Which leases' open charges a read covers.
+#[derive(Debug, Clone, Copy)]
+pub enum Leases<'a> {
+    /// All but these (their open charges differ as of the date).
+    Except(&'a [Id]),
+    /// Only these.
+    Only(&'a [Id]),
+}
+
+impl Leases<'_> {
+    fn ids(&self) -> &[Id] {
+        match self {
+            Leases::Except(ids) | Leases::Only(ids) => ids,
+        }
+    }
+
+    /// The filter, with its ids bound from `$first` on.
+    fn filter(&self, first: usize) -> String {
+        match self {
+            Leases::Except(ids) => excluding(first, ids),
+            Leases::Only(ids) => format!(
+                "AND lease_id IN ({})",
+                placeholders(first, ids.len().max(1))
+            ),
+        }
+    }
+}
+
+/// The leases with open charges due by `as_of`, aged, with their labels.
 pub async fn arrears(
     db: &Reader,
     landlord: Id,
     property: Option<Id>,
     as_of: NaiveDate,
-    except: &[Id],
+    leases: Leases<'_>,
 ) -> sqlx::Result<Vec<ArrearsRow>> {
+    if let Leases::Only([]) = leases {
+        return Ok(Vec::new());
+    }
     let [limit_30, limit_60, limit_90] = AgeLimits::new(as_of).limits();
     let sql = format!(
         "SELECT o.lease_id, l.property_id, u.label AS unit_label, t.name AS tenant_name, \
@@ -348,7 +378,7 @@ pub async fn arrears(
          JOIN leases l ON l.id = o.lease_id \
          JOIN units u ON u.id = l.unit_id \
          JOIN tenants t ON t.id = l.tenant_id",
-        except = excluding(7, except),
+        except = leases.filter(7),
     );
     dispatch!(db.pool(), p => {
         let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -358,7 +388,115 @@ pub async fn arrears(
             .bind(limit_30)
             .bind(limit_60)
             .bind(limit_90);
-        for lease in except {
+        for lease in leases.ids() {
+            query = query.bind(lease);
+        }
+        query.fetch_all(p).await
+    })
+}
+
+/// The open charges of all leases, summed by age as of `as_of`: five index
+/// ranges of `rollup_open_charges`, nothing grouped.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+pub struct AgedTotals {
+    pub not_yet_due: Money,
+    pub days_0_30: Money,
+    pub days_31_60: Money,
+    pub days_61_90: Money,
+    pub days_90_plus: Money,
+    /// Leases with an open charge due by `as_of`.
+    pub leases_in_arrears: i64,
+    /// Leases past their oldest open due date plus grace days.
+    pub overdue_leases: i64,
+}
+
+pub async fn aged_totals(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    as_of: NaiveDate,
+) -> sqlx::Result<AgedTotals> {
+    let [limit_30, limit_60, limit_90] = AgeLimits::new(as_of).limits();
+    let sum = |range: &str| {
+        format!(
+            "(SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM rollup_open_charges \
+              WHERE landlord_id = $1 AND {range} AND ($3 IS NULL OR property_id = $3))"
+        )
+    };
+    let count = |column: &str| {
+        format!(
+            "(SELECT COUNT(*) FROM rollup_open_leases \
+              WHERE landlord_id = $1 AND {column} <= $2 AND ($3 IS NULL OR property_id = $3))"
+        )
+    };
+    let sql = format!(
+        "SELECT {} AS not_yet_due, {} AS days_0_30, {} AS days_31_60, {} AS days_61_90, \
+                {} AS days_90_plus, {} AS leases_in_arrears, {} AS overdue_leases",
+        sum("due_date > $2"),
+        sum("due_date <= $2 AND due_date >= $4"),
+        sum("due_date < $4 AND due_date >= $5"),
+        sum("due_date < $5 AND due_date >= $6"),
+        sum("due_date < $6"),
+        count("oldest_due"),
+        count("overdue_on"),
+    );
+    dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(landlord)
+        .bind(as_of)
+        .bind(property)
+        .bind(limit_30)
+        .bind(limit_60)
+        .bind(limit_90)
+        .fetch_one(p)
+        .await)
+}
+
+/// A lease with open charges, as ranked for the top debtors.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct Candidate {
+    pub lease_id: Id,
+    pub open_total: Money,
+    pub oldest_due: NaiveDate,
+    pub newest_due: NaiveDate,
+}
+
+/// The `limit` leases with the largest open totals, largest first.
+pub async fn largest_open(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    limit: i64,
+) -> sqlx::Result<Vec<Candidate>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT lease_id, open_total, oldest_due, newest_due FROM rollup_open_leases \
+         WHERE landlord_id = $1 AND ($2 IS NULL OR property_id = $2) \
+         ORDER BY open_total DESC, lease_id DESC LIMIT $3",
+    )
+    .bind(landlord)
+    .bind(property)
+    .bind(limit)
+    .fetch_all(p)
+    .await)
+}
+
+/// Per lease (of the given ones), the open charges due by `as_of`.
+pub async fn due_by(
+    db: &Reader,
+    landlord: Id,
+    as_of: NaiveDate,
+    leases: &[Id],
+) -> sqlx::Result<Vec<LeaseTotal>> {
+    if leases.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT lease_id, CAST(SUM(amount) AS BIGINT) AS amount FROM rollup_open_charges \
+         WHERE landlord_id = $1 AND due_date <= $2 AND lease_id IN ({}) GROUP BY lease_id",
+        placeholders(3, leases.len())
+    );
+    dispatch!(db.pool(), p => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(landlord).bind(as_of);
+        for lease in leases {
             query = query.bind(lease);
         }
         query.fetch_all(p).await
