@@ -458,7 +458,7 @@ fn run(backend: Backend) {
             if !differences.is_empty() {
                 return Err(TestCaseError::fail(format!("{differences:#?}")));
             }
-            if n % 50 == 0 {
+            if n.is_multiple_of(50) {
                 let drift = mfuko::db::rollups::verify(app.db.reader())
                     .await
                     .expect("verify");
