@@ -12,7 +12,7 @@ use crate::error::AppResult;
 use crate::reports::{
     DateRange, Scope, Source,
     arrears::{self, ArrearsSummary},
-    financial::FinancialReport,
+    financial::{self, FinancialReport},
     metrics::{self, PaymentMetrics, Series},
     occupancy::{self, OccupancyReport},
     sums,
@@ -49,14 +49,13 @@ pub async fn compute(
 ) -> AppResult<Dashboard> {
     let this_month = Period::containing(today);
     let month = DateRange::new(this_month.first_day(), this_month.last_day())?;
-    let (series, arrears, pending, (occupancy, counts), methods) = tokio::try_join!(
+    let (series, arrears, pending, (occupancy, counts), financial) = tokio::try_join!(
         Series::load(reader, scope, today, source),
         arrears::overview(reader, scope, today, metrics::TOP_DEBTORS, source),
         sums::pending(reader, scope, source),
         occupancy_and_counts(reader, scope, today, source),
-        sums::collected_by_method(reader, scope, month, source),
+        financial::compute(reader, scope, month, source),
     )?;
-    let financial = series.month(scope, this_month, methods)?;
     let metrics = metrics::from_parts(scope, today, &series, &arrears, pending);
     Ok(Dashboard {
         landlord_id: scope.landlord,

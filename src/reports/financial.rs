@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::db::{Reader, reports, reports::MonthlyAmount};
+use crate::db::{Reader, reports};
 use crate::error::AppResult;
-use crate::reports::{DateRange, Scope, Source, percent, sums};
+use crate::reports::{DateRange, Scope, Source, percent, sums, sums::Sums};
 use crate::types::{Id, Money, PaymentMethod, Period};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -71,34 +71,34 @@ pub async fn compute(
     range: DateRange,
     source: Source,
 ) -> AppResult<FinancialReport> {
-    let ((billed, collected), methods) = tokio::try_join!(
+    let (totals, methods) = tokio::try_join!(
         sums::billed_and_collected(reader, scope, range, source),
         sums::collected_by_method(reader, scope, range, source),
     )?;
-    Ok(assemble(scope, range, &billed, &collected, methods))
+    Ok(assemble(scope, range, totals, methods))
 }
 
-/// Folds the per-(property, month) sums into the report's three views.
+/// The report's three views from the sums by property and by month.
 pub(crate) fn assemble(
     scope: Scope,
     range: DateRange,
-    billed: &[MonthlyAmount],
-    collected: &[MonthlyAmount],
+    totals: Sums,
     methods: Vec<reports::CollectedByMethod>,
 ) -> FinancialReport {
-    let mut by_property: BTreeMap<Option<Id>, (Money, Money)> = BTreeMap::new();
+    let Sums {
+        by_property,
+        by_month: sums_by_month,
+    } = totals;
+    // Every month of the range, with or without activity.
     let mut by_month: BTreeMap<String, (Money, Money)> = range
         .months()
         .into_iter()
         .map(|month| (month.to_string(), (Money::ZERO, Money::ZERO)))
         .collect();
-    for row in billed {
-        by_property.entry(row.property_id).or_default().0 += row.amount;
-        by_month.entry(row.month.clone()).or_default().0 += row.amount;
-    }
-    for row in collected {
-        by_property.entry(row.property_id).or_default().1 += row.amount;
-        by_month.entry(row.month.clone()).or_default().1 += row.amount;
+    for (month, (billed, collected)) in sums_by_month {
+        let sums = by_month.entry(month).or_default();
+        sums.0 += billed;
+        sums.1 += collected;
     }
     let total_billed = by_property.values().map(|sums| sums.0).sum();
     let total_collected = by_property.values().map(|sums| sums.1).sum();

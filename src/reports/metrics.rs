@@ -4,14 +4,15 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::db::{Reader, reports, reports::MonthlyAmount};
+use crate::db::Reader;
 use crate::error::AppResult;
 use crate::reports::{
     DateRange, Scope, Source,
     arrears::{self, ArrearsOverview},
-    financial::{self, FinancialReport, MonthTotals},
+    financial::{self, MonthTotals},
     payments::CountAmount,
     percent, sums,
+    sums::Sums,
 };
 use crate::types::{Id, Money, Period};
 
@@ -47,11 +48,10 @@ pub struct Debtor {
     pub days_overdue: i64,
 }
 
-/// The raw monthly sums the metrics and the dashboard share.
+/// The billed-vs-collected sums of the series' months.
 pub(crate) struct Series {
     pub range: DateRange,
-    pub billed: Vec<MonthlyAmount>,
-    pub collected: Vec<MonthlyAmount>,
+    pub sums: Sums,
 }
 
 impl Series {
@@ -66,36 +66,8 @@ impl Series {
         let this_month = Period::containing(today);
         let first = (1..SERIES_MONTHS).fold(this_month, |month, _| month.prev());
         let range = DateRange::new(first.first_day(), this_month.last_day())?;
-        let (billed, collected) = sums::billed_and_collected(reader, scope, range, source).await?;
-        Ok(Series {
-            range,
-            billed,
-            collected,
-        })
-    }
-
-    /// The financial report of one month of the series (methods come apart).
-    pub(crate) fn month(
-        &self,
-        scope: Scope,
-        month: Period,
-        methods: Vec<reports::CollectedByMethod>,
-    ) -> AppResult<FinancialReport> {
-        let key = month.to_string();
-        let of_month = |rows: &[MonthlyAmount]| -> Vec<MonthlyAmount> {
-            rows.iter()
-                .filter(|row| row.month == key)
-                .cloned()
-                .collect()
-        };
-        let range = DateRange::new(month.first_day(), month.last_day())?;
-        Ok(financial::assemble(
-            scope,
-            range,
-            &of_month(&self.billed),
-            &of_month(&self.collected),
-            methods,
-        ))
+        let sums = sums::billed_and_collected(reader, scope, range, source).await?;
+        Ok(Series { range, sums })
     }
 }
 
@@ -120,14 +92,8 @@ pub(crate) fn from_parts(
     arrears: &ArrearsOverview,
     pending: CountAmount,
 ) -> PaymentMetrics {
-    let monthly = financial::assemble(
-        scope,
-        series.range,
-        &series.billed,
-        &series.collected,
-        Vec::new(),
-    )
-    .by_month;
+    let monthly =
+        financial::assemble(scope, series.range, series.sums.clone(), Vec::new()).by_month;
     let this_month = Period::containing(today);
     let totals_of = |month: Period| {
         monthly

@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 use crate::db::{
     Reader, reports,
     reports::{CollectedByMethod, MonthlyAmount, PaymentGroup},
-    rollups::read,
+    rollups::{read, read::Slice},
 };
 use crate::error::AppResult;
 use crate::reports::{DateRange, Scope, payments::CountAmount};
-use crate::types::{Money, PaymentStatus};
+use crate::types::{Id, Money, PaymentStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -24,35 +24,80 @@ pub enum Source {
     History,
 }
 
-/// Billed and collected per property and month over `range`.
+/// Billed and collected over a range, by property and by month.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Sums {
+    /// `None`: payments allocated to no lease.
+    pub by_property: BTreeMap<Option<Id>, (Money, Money)>,
+    pub by_month: BTreeMap<String, (Money, Money)>,
+}
+
+impl Sums {
+    /// Adds (property, month) sums of billed (`side` 0) or collected (1).
+    fn add_rows(&mut self, rows: &[MonthlyAmount], side: usize) {
+        for row in rows {
+            add(
+                self.by_property.entry(row.property_id).or_default(),
+                side,
+                row.amount,
+            );
+            add(
+                self.by_month.entry(row.month.clone()).or_default(),
+                side,
+                row.amount,
+            );
+        }
+    }
+
+    fn add_slices(&mut self, slices: &[Slice], side: usize) {
+        for slice in slices {
+            let sums = match (&slice.month, slice.by_month) {
+                (Some(month), true) => self.by_month.entry(month.clone()).or_default(),
+                _ => self.by_property.entry(slice.property_id).or_default(),
+            };
+            add(sums, side, slice.amount);
+        }
+    }
+}
+
+fn add(sums: &mut (Money, Money), side: usize, amount: Money) {
+    match side {
+        0 => sums.0 += amount,
+        _ => sums.1 += amount,
+    }
+}
+
+/// Billed and collected over `range`, by property and by month.
 pub(crate) async fn billed_and_collected(
     reader: &Reader,
     scope: Scope,
     range: DateRange,
     source: Source,
-) -> AppResult<(Vec<MonthlyAmount>, Vec<MonthlyAmount>)> {
+) -> AppResult<Sums> {
     let Scope { landlord, property } = scope;
     let (whole, parts) = match source {
         Source::RollUps => range.split(),
         Source::History => (None, vec![range]),
     };
-    let (mut billed, mut collected) = match whole {
-        Some(months) => tokio::try_join!(
-            read::billed_by_property_month(reader, landlord, property, months),
-            read::collected_by_property_month(reader, landlord, property, months),
-        )?,
-        None => (Vec::new(), Vec::new()),
-    };
-    // The parts are disjoint from the whole months: their rows only add.
+    let mut totals = Sums::default();
+    if let Some(months) = whole {
+        let (billed, collected) = tokio::try_join!(
+            read::billed(reader, landlord, property, months),
+            read::collected(reader, landlord, property, months),
+        )?;
+        totals.add_slices(&billed, 0);
+        totals.add_slices(&collected, 1);
+    }
+    // The parts are disjoint from the whole months: their sums only add.
     for part in parts {
-        let (b, c) = tokio::try_join!(
+        let (billed, collected) = tokio::try_join!(
             reports::billed_by_property_month(reader, landlord, property, part.from, part.to),
             reports::collected_by_property_month(reader, landlord, property, part.from, part.to),
         )?;
-        billed.extend(b);
-        collected.extend(c);
+        totals.add_rows(&billed, 0);
+        totals.add_rows(&collected, 1);
     }
-    Ok((billed, collected))
+    Ok(totals)
 }
 
 /// Collected per method over `range`, in method order.

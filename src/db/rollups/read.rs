@@ -9,54 +9,78 @@ use chrono::NaiveDate;
 
 use crate::db::{
     Reader, dispatch,
-    reports::{
-        AgeLimits, ArrearsRow, CollectedByMethod, LeaseTotal, MonthlyAmount, PaymentGroup,
-        PendingTotals,
-    },
+    reports::{AgeLimits, ArrearsRow, CollectedByMethod, LeaseTotal, PaymentGroup, PendingTotals},
 };
 use crate::types::{Id, Money, PaymentStatus, Period};
 
-/// Non-void charges due in the months `first..=last`, per property and month.
-pub async fn billed_by_property_month(
-    db: &Reader,
-    landlord: Id,
-    property: Option<Id>,
-    (first, last): (Period, Period),
-) -> sqlx::Result<Vec<MonthlyAmount>> {
-    dispatch!(db.pool(), p => sqlx::query_as(
-        "SELECT property_id, month, amount FROM rollup_charge_months \
-         WHERE landlord_id = $1 AND month >= $2 AND month <= $3 \
-           AND ($4 IS NULL OR property_id = $4)",
-    )
-    .bind(landlord)
-    .bind(first)
-    .bind(last)
-    .bind(property)
-    .fetch_all(p)
-    .await)
+/// A total over a range of months, either of one property (`month` is
+/// `None`) or of one month (`by_month`; `property_id` is `None`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Slice {
+    pub by_month: bool,
+    /// `None` by property: payments allocated to no lease.
+    pub property_id: Option<Id>,
+    pub month: Option<String>,
+    pub amount: Money,
 }
 
-/// Confirmed payments paid in the months `first..=last`, per property
-/// (`None`: allocated to no lease) and month.
-pub async fn collected_by_property_month(
+/// Non-void charges due in the months `first..=last`, by property and by
+/// month (two small groupings, not their product).
+pub async fn billed(
     db: &Reader,
     landlord: Id,
     property: Option<Id>,
     (first, last): (Period, Period),
-) -> sqlx::Result<Vec<MonthlyAmount>> {
-    dispatch!(db.pool(), p => sqlx::query_as(
-        "SELECT NULLIF(property_id, 0) AS property_id, month, CAST(SUM(amount) AS BIGINT) AS amount \
-         FROM rollup_payment_months \
-         WHERE landlord_id = $1 AND status = 'confirmed' AND month >= $2 AND month <= $3 \
-           AND ($4 IS NULL OR property_id = $4) \
-         GROUP BY property_id, month",
+) -> sqlx::Result<Vec<Slice>> {
+    let rows = "FROM rollup_charge_months \
+                WHERE landlord_id = $1 AND month >= $2 AND month <= $3 \
+                  AND ($4 IS NULL OR property_id = $4)";
+    slices(db, landlord, property, (first, last), "property_id", rows).await
+}
+
+/// Confirmed payments paid in the months `first..=last`, by property and by
+/// month.
+pub async fn collected(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    (first, last): (Period, Period),
+) -> sqlx::Result<Vec<Slice>> {
+    let rows = "FROM rollup_payment_months \
+                WHERE landlord_id = $1 AND status = 'confirmed' AND month >= $2 AND month <= $3 \
+                  AND ($4 IS NULL OR property_id = $4)";
+    slices(
+        db,
+        landlord,
+        property,
+        (first, last),
+        "NULLIF(property_id, 0)",
+        rows,
     )
-    .bind(landlord)
-    .bind(first)
-    .bind(last)
-    .bind(property)
-    .fetch_all(p)
-    .await)
+    .await
+}
+
+async fn slices(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    (first, last): (Period, Period),
+    property_column: &str,
+    rows: &str,
+) -> sqlx::Result<Vec<Slice>> {
+    let sql = format!(
+        "SELECT FALSE AS by_month, {property_column} AS property_id, CAST(NULL AS TEXT) AS month, \
+                CAST(SUM(amount) AS BIGINT) AS amount {rows} GROUP BY {property_column} \
+         UNION ALL \
+         SELECT TRUE, NULL, month, CAST(SUM(amount) AS BIGINT) {rows} GROUP BY month"
+    );
+    dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(landlord)
+        .bind(first)
+        .bind(last)
+        .bind(property)
+        .fetch_all(p)
+        .await)
 }
 
 /// Confirmed payments paid in the months `first..=last`, per method.
