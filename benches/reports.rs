@@ -1,6 +1,9 @@
 //! Report queries on a prepared database, without any cache: the dashboard and
 //! each report for the first landlord, and the dashboard of a landlord alone
-//! vs. among nine others (its cost must not grow with others' data).
+//! vs. among nine others (its cost must not grow with others' data). Each
+//! runs as of two days, on data seeded as of that day: the 1st of this month
+//! (every lease just billed, little paid yet) and the 15th of last month
+//! (most of the month's rent paid).
 //!
 //! `cargo bench --bench reports` uses the large set (10 landlords × 20
 //! properties × 50 units × 36 months) on SQLite, seeded once into
@@ -11,7 +14,7 @@
 
 use std::path::PathBuf;
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use mfuko::config::{DatabaseSettings, Secret};
 use mfuko::db::Database;
@@ -55,11 +58,12 @@ fn settings(url: String) -> DatabaseSettings {
     }
 }
 
-/// Opens (seeding on first use) the database for `spec`, named after it.
-async fn prepared(spec: &SeedSpec, postgres: Option<&str>) -> Database {
+/// Opens (seeding on first use) the database for `spec` as of `day`, named
+/// after both.
+async fn prepared(spec: &SeedSpec, day: NaiveDate, postgres: Option<&str>) -> Database {
     let name = format!(
         "mfuko_bench_{}x{}x{}x{}_s{}_{}",
-        spec.landlords, spec.properties, spec.units, spec.months, spec.seed, spec.end
+        spec.landlords, spec.properties, spec.units, spec.months, spec.seed, day
     )
     .replace('-', "_");
     let url = match postgres {
@@ -104,7 +108,7 @@ async fn prepared(spec: &SeedSpec, postgres: Option<&str>) -> Database {
         == 0
     {
         let started = std::time::Instant::now();
-        let summary = demo::load(&db, spec, TZ, &indicatif::ProgressBar::hidden())
+        let summary = demo::load_as_of(&db, spec, TZ, day, &indicatif::ProgressBar::hidden())
             .await
             .expect("seed");
         eprintln!(
@@ -115,13 +119,28 @@ async fn prepared(spec: &SeedSpec, postgres: Option<&str>) -> Database {
     db
 }
 
+/// The days the benches run as of: the 1st of this month and the 15th of
+/// the last.
+fn days() -> [(&'static str, NaiveDate); 2] {
+    let this_month = Period::containing(Utc::now().with_timezone(&TZ).date_naive());
+    [
+        ("1st", this_month.first_day()),
+        ("15th", this_month.prev().day(15)),
+    ]
+}
+
 fn bench_engine(c: &mut Criterion, engine: &str, postgres: Option<&str>) {
+    for (label, day) in days() {
+        bench_day(c, &format!("{engine}/{label}"), day, postgres);
+    }
+}
+
+fn bench_day(c: &mut Criterion, name: &str, today: NaiveDate, postgres: Option<&str>) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let today = Utc::now().with_timezone(&TZ).date_naive();
     let (crowded, alone) = runtime.block_on(async {
         (
-            prepared(&spec(10), postgres).await,
-            prepared(&spec(1), postgres).await,
+            prepared(&spec(10), today, postgres).await,
+            prepared(&spec(1), today, postgres).await,
         )
     });
     let scope = Scope {
@@ -129,10 +148,9 @@ fn bench_engine(c: &mut Criterion, engine: &str, postgres: Option<&str>) {
         property: None,
     };
     let this_month = DateRange::new(Period::containing(today).first_day(), today).expect("range");
-    let three_years =
-        DateRange::new(spec(1).end.first_day() - chrono::Months::new(35), today).expect("range");
+    let three_years = DateRange::new(today - chrono::Months::new(36), today).expect("range");
 
-    let mut group = c.benchmark_group(format!("reports/{engine}"));
+    let mut group = c.benchmark_group(format!("reports/{name}"));
     group.bench_function("dashboard (10 landlords)", |b| {
         b.to_async(&runtime).iter(|| async {
             reports::dashboard::compute(crowded.reader(), scope, today, ROLLUPS)

@@ -58,6 +58,11 @@ pub struct DatabaseSettings {
     pub replica_max_overflow: u32,
     /// Apply pending migrations when `serve` starts.
     pub migrate: bool,
+    /// SQLite: page cache per connection, in MiB. The reports read roll-ups,
+    /// so a small one holds what they touch.
+    pub sqlite_cache_mib: u32,
+    /// SQLite: how much of the file each connection maps, in MiB (0: none).
+    pub sqlite_mmap_mib: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -211,6 +216,8 @@ impl Default for DatabaseSettings {
             replica_pool_size: 20,
             replica_max_overflow: 30,
             migrate: true,
+            sqlite_cache_mib: 8,
+            sqlite_mmap_mib: 128,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod freshness;
 pub mod load;
+mod month_start;
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
@@ -34,12 +35,14 @@ pub struct Plan {
 }
 
 pub const ALL_SCENARIOS: &[&str] = &[
+    "floor",
     "baseline",
     "dashboard-hit",
     "dashboard-l2",
     "dashboard-cold",
     "reports-cold",
     "write-mix",
+    "month-start",
     "freshness",
 ];
 
@@ -50,6 +53,10 @@ pub struct ScenarioResult {
     pub outcome: Outcome,
     /// Throughput ÷ the baseline's, same run.
     pub vs_baseline: Option<f64>,
+    /// Throughput ÷ the floor's (a bare server of the same bytes), same run.
+    pub vs_floor: Option<f64>,
+    /// The server's peak resident memory (VmHWM) over the scenario.
+    pub peak_rss_mib: Option<f64>,
     /// What the freshness scenario found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub freshness: Option<Freshness>,
@@ -66,22 +73,28 @@ pub struct Freshness {
 /// A `mfuko serve` child process, killed when dropped.
 struct Server {
     url: String,
-    _child: tokio::process::Child,
+    child: tokio::process::Child,
 }
 
 impl Server {
     /// Starts `mfuko serve` on a free port with extra environment.
     async fn start(plan: &Plan, env: &[(&str, String)]) -> anyhow::Result<Server> {
+        let args = [
+            "--database-url",
+            &plan.database_url,
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+        ];
+        Server::spawn(&args, env).await
+    }
+
+    /// Starts `mfuko` with `args`, and waits for it to say where it listens.
+    async fn spawn(args: &[&str], env: &[(&str, String)]) -> anyhow::Result<Server> {
         let exe = std::env::current_exe().context("finding the mfuko binary")?;
         let mut command = tokio::process::Command::new(exe);
         command
-            .args([
-                "--database-url",
-                &plan.database_url,
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-            ])
+            .args(args)
             .env("MFUKO_LOG__LEVEL", "warn")
             .env_remove("REDIS_URL")
             .env_remove("MFUKO_REDIS__URL")
@@ -107,7 +120,15 @@ impl Server {
         .context("the server exited before listening")?;
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Server { url, _child: child })
+        Ok(Server { url, child })
+    }
+
+    /// The process's peak resident memory so far, from `/proc` (Linux).
+    fn peak_rss_mib(&self) -> Option<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib / 1024.0)
     }
 }
 
@@ -134,15 +155,21 @@ pub async fn run(
             }
             continue;
         }
-        let (server, base) = match plan.urls.first() {
-            Some(url) => (None, url.trim_end_matches('/').to_owned()),
-            None => {
+        let (server, base) = match (scenario.as_str(), plan.urls.first()) {
+            ("floor", _) => {
+                let server = floor_server(&client, plan).await?;
+                let base = server.url.clone();
+                (Some(server), base)
+            }
+            (_, Some(url)) => (None, url.trim_end_matches('/').to_owned()),
+            (_, None) => {
                 let server = Server::start(plan, &server_env(plan, scenario)).await?;
                 let base = server.url.clone();
                 (Some(server), base)
             }
         };
         let outcome = drive(&client, plan, scenario, &base).await?;
+        let peak_rss_mib = server.as_ref().and_then(Server::peak_rss_mib);
         drop(server);
         progress.println(format!(
             "{scenario}: {:.0} req/s, p50 {} µs, p99 {} µs",
@@ -152,19 +179,57 @@ pub async fn run(
             scenario: scenario.clone(),
             outcome,
             vs_baseline: None,
+            vs_floor: None,
+            peak_rss_mib,
             freshness: None,
         });
     }
-    if let Some(baseline) = results
-        .iter()
-        .find(|r| r.scenario == "baseline")
-        .map(|r| r.outcome.throughput)
-    {
-        for result in &mut results {
-            result.vs_baseline = (baseline > 0.0).then(|| result.outcome.throughput / baseline);
-        }
+    let throughput = |name: &str| {
+        results
+            .iter()
+            .find(|r| r.scenario == name)
+            .map(|r| r.outcome.throughput)
+            .filter(|x| *x > 0.0)
+    };
+    let (baseline, floor) = (throughput("baseline"), throughput("floor"));
+    for result in &mut results {
+        result.vs_baseline = baseline.map(|b| result.outcome.throughput / b);
+        result.vs_floor = floor.map(|f| result.outcome.throughput / f);
     }
     Ok(results)
+}
+
+/// The floor: a bare axum server (`mfuko bench-floor`) answering with the
+/// bytes of the demo landlord's real dashboard, taken from one of our servers.
+async fn floor_server(client: &Client, plan: &Plan) -> anyhow::Result<Server> {
+    let bytes = match plan.urls.first() {
+        Some(url) => dashboard_bytes(client, url.trim_end_matches('/')).await?,
+        None => {
+            let server = Server::start(plan, &server_env(plan, "dashboard-hit")).await?;
+            dashboard_bytes(client, &server.url).await?
+        }
+    };
+    let file = std::env::temp_dir().join(format!("mfuko-floor-{}.json", std::process::id()));
+    std::fs::write(&file, &bytes).with_context(|| format!("writing {}", file.display()))?;
+    let body = file.display().to_string();
+    Server::spawn(
+        &["bench-floor", "--bind", "127.0.0.1:0", "--body", &body],
+        &[],
+    )
+    .await
+}
+
+async fn dashboard_bytes(client: &Client, base: &str) -> anyhow::Result<Vec<u8>> {
+    let token = login(client, base, "demo@mfuko.local", "demo").await?;
+    let bytes = client
+        .get(format!("{base}/api/v1/dashboard"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?;
+    Ok(bytes.to_vec())
 }
 
 /// Two instances (ours, on the plan's database and Redis, or the two given
@@ -188,11 +253,17 @@ async fn freshness_scenario(
     tokio::time::sleep(plan.warmup).await;
     let (outcome, report, lost_writes) =
         freshness::run(client, bases, &token, plan.duration).await?;
+    let peak_rss_mib = servers
+        .iter()
+        .filter_map(Server::peak_rss_mib)
+        .reduce(f64::max);
     drop(servers);
     Ok(Some(ScenarioResult {
         scenario: "freshness".to_owned(),
         outcome,
         vs_baseline: None,
+        vs_floor: None,
+        peak_rss_mib,
         freshness: Some(Freshness {
             report,
             lost_writes,
@@ -206,6 +277,7 @@ fn server_env(plan: &Plan, scenario: &str) -> Vec<(&'static str, String)> {
     match scenario {
         "dashboard-cold" | "reports-cold" => env.push(("MFUKO_CACHE__ENABLED", "false".to_owned())),
         "dashboard-l2" => env.push(("MFUKO_CACHE__L1_MAX_BYTES", "0".to_owned())),
+        "month-start" => env.push(("MFUKO_MPESA__C2B_SECRET", month_start::SECRET.to_owned())),
         _ => {}
     }
     if let Some(redis) = &plan.redis_url
@@ -217,7 +289,12 @@ fn server_env(plan: &Plan, scenario: &str) -> Vec<(&'static str, String)> {
     env
 }
 
-async fn login(client: &Client, base: &str, email: &str, password: &str) -> anyhow::Result<String> {
+pub(crate) async fn login(
+    client: &Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<String> {
     let reply: Value = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({ "email": email, "password": password }))
@@ -233,7 +310,7 @@ async fn login(client: &Client, base: &str, email: &str, password: &str) -> anyh
         .context("no token in the login reply")
 }
 
-fn landlord_email(k: u32) -> String {
+pub(crate) fn landlord_email(k: u32) -> String {
     if k == 1 {
         "demo@mfuko.local".to_owned()
     } else {
@@ -256,6 +333,13 @@ async fn drive(
     base: &str,
 ) -> anyhow::Result<Outcome> {
     let (warmup, duration, connections) = (plan.warmup, plan.duration, plan.connections);
+    if scenario == "floor" {
+        let url = format!("{base}/api/v1/dashboard");
+        return Ok(load::run(client, connections, warmup, duration, move |_| {
+            Request::get(url.clone(), Some("unused"))
+        })
+        .await);
+    }
     let token = login(client, base, "demo@mfuko.local", "demo").await?;
     let base = base.to_owned();
     Ok(match scenario {
@@ -281,6 +365,7 @@ async fn drive(
             .await
         }
         "write-mix" => write_mix(client, plan, &base).await?,
+        "month-start" => month_start::run(client, plan, &base).await?,
         other => anyhow::bail!(
             "unknown scenario {other:?}; known: {}",
             ALL_SCENARIOS.join(", ")

@@ -47,6 +47,9 @@ pub enum Command {
     Rollups(rollups::RollupsCommand),
     /// Measure the service over HTTP, scenario by scenario.
     Bench(bench::BenchArgs),
+    /// The `floor` scenario's server (started by `bench`).
+    #[command(hide = true)]
+    BenchFloor(bench::floor::FloorArgs),
 }
 
 /// Loads the settings, applies global flags, and runs the command.
@@ -76,6 +79,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Charges(command) => charges::run(settings, command).await,
             Command::Rollups(command) => rollups::run(settings, command).await,
             Command::Bench(args) => bench::run(settings, args).await,
+            Command::BenchFloor(args) => bench::floor::run(args).await,
         }
     })
 }

@@ -191,10 +191,16 @@ impl Database {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
-            // Reports read wide index ranges: map the file instead of copying
-            // pages through read(2), and keep a bigger page cache per connection.
-            .pragma("mmap_size", "1073741824")
-            .pragma("cache_size", "-32768");
+            // Sized in the settings: each connection has its own cache and map,
+            // so both count once per reader.
+            .pragma(
+                "mmap_size",
+                (u64::from(settings.sqlite_mmap_mib) << 20).to_string(),
+            )
+            .pragma(
+                "cache_size",
+                format!("-{}", u64::from(settings.sqlite_cache_mib) << 10),
+            );
         // Exactly one writer connection: SQLite serializes writers anyway, and
         // queueing in our pool is cheaper than spinning on the file lock.
         let writer = PoolOptions::<Sqlite>::new()
@@ -204,7 +210,14 @@ impl Database {
             .connect_with(options.clone())
             .await
             .with_context(|| format!("opening {target}"))?;
-        let reader = pool_options(settings).connect_lazy_with(options.read_only(true));
+        // Each SQLite reader is a thread doing CPU work on cached pages: more
+        // than two per core only adds memory.
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+        let readers = settings.max_connections().min(2 * cores).max(2);
+        let reader = pool_options(settings)
+            .min_connections(settings.min_connections().min(readers))
+            .max_connections(readers)
+            .connect_lazy_with(options.read_only(true));
         tracing::info!(database = %target, "opened SQLite database (WAL)");
         Ok(Database {
             writer: Writer(Pool::Sqlite(writer)),

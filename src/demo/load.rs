@@ -64,7 +64,26 @@ pub async fn load(
     tz: chrono_tz::Tz,
     progress: &ProgressBar,
 ) -> anyhow::Result<SeedSummary> {
-    let data = generate(spec, tz);
+    load_data(db, generate(spec, tz), progress).await
+}
+
+/// [`load`] of the data set as it stood at the start of `today` (the
+/// benchmarks' 1st and 15th of a month).
+pub async fn load_as_of(
+    db: &Database,
+    spec: &SeedSpec,
+    tz: chrono_tz::Tz,
+    today: chrono::NaiveDate,
+    progress: &ProgressBar,
+) -> anyhow::Result<SeedSummary> {
+    load_data(db, super::generate_as_of(spec, tz, today), progress).await
+}
+
+async fn load_data(
+    db: &Database,
+    data: super::DemoData,
+    progress: &ProgressBar,
+) -> anyhow::Result<SeedSummary> {
     let hashes = PasswordHashes::for_users(&data).await?;
     progress.set_length(data.total_rows());
 

@@ -28,7 +28,7 @@ use crate::types::{
 };
 
 pub use generate::generate_as_of;
-pub use load::load;
+pub use load::{load, load_as_of};
 
 /// How much demo data to make, and from which seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

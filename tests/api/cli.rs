@@ -321,7 +321,7 @@ fn bench_measures_every_scenario() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("vs baseline"), "{stdout}");
+    assert!(stdout.contains("vs floor"), "{stdout}");
     let results: serde_json::Value = serde_json::from_slice(
         &std::fs::read(dir.path().join("bench-results.json")).expect("results file"),
     )
@@ -333,6 +333,8 @@ fn bench_measures_every_scenario() {
         .collect();
     names.sort_unstable();
     let mut expected = vec![
+        "floor",
+        "month-start",
         "baseline",
         "dashboard-cold",
         "dashboard-hit",
@@ -363,6 +365,8 @@ fn bench_measures_every_scenario() {
     assert!(stdout.contains("freshness: "), "{stdout}");
     for scenario in scenarios {
         assert_eq!(scenario["errors"], 0, "{scenario}");
+        // Each ran against a server whose peak memory was read.
+        assert!(scenario["peak_rss_mib"].as_f64().is_some_and(|mib| mib > 1.0), "{scenario}");
         assert!(scenario["requests"].as_u64().unwrap_or(0) > 0, "{scenario}");
     }
     assert_eq!(

@@ -46,13 +46,23 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
     progress.finish_and_clear();
 
     println!(
-        "\n{:<16} {:>12} {:>10} {:>10} {:>10} {:>10} {:>8} {:>12}",
-        "scenario", "req/s", "p50 µs", "p90 µs", "p99 µs", "max µs", "errors", "vs baseline"
+        "\n{:<16} {:>10} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9} {:>9} {:>9}",
+        "scenario",
+        "req/s",
+        "p50 µs",
+        "p90 µs",
+        "p99 µs",
+        "max µs",
+        "errors",
+        "vs base",
+        "vs floor",
+        "peak MiB"
     );
+    let ratio = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |x| format!("{x:.3}"));
     for r in &results {
         let o = &r.outcome;
         println!(
-            "{:<16} {:>12.0} {:>10} {:>10} {:>10} {:>10} {:>8} {:>12}",
+            "{:<16} {:>10.0} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9} {:>9} {:>9}",
             r.scenario,
             o.throughput,
             o.p50_us,
@@ -60,8 +70,10 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
             o.p99_us,
             o.max_us,
             o.errors,
-            r.vs_baseline
-                .map_or_else(|| "-".to_owned(), |x| format!("{x:.3}"))
+            ratio(r.vs_baseline),
+            ratio(r.vs_floor),
+            r.peak_rss_mib
+                .map_or_else(|| "-".to_owned(), |x| format!("{x:.0}"))
         );
     }
     let throughput = |name: &str| {

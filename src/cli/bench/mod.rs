@@ -2,6 +2,7 @@
 //! its HTTP client) is compiled only with the `bench` cargo feature, so a
 //! server built without it carries none of it.
 
+pub mod floor;
 #[cfg(feature = "bench")]
 mod measure;
 
@@ -34,8 +35,9 @@ pub struct BenchArgs {
     /// Unmeasured seconds before each measurement.
     #[arg(long, default_value_t = 2.0)]
     pub warmup: f64,
-    /// Comma-separated subset of: baseline, dashboard-hit, dashboard-l2,
-    /// dashboard-cold, reports-cold, write-mix, freshness.
+    /// Comma-separated subset of: floor, baseline, dashboard-hit,
+    /// dashboard-l2, dashboard-cold, reports-cold, write-mix, month-start,
+    /// freshness.
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Option<Vec<String>>,
     /// Where to write the JSON results.

@@ -13,12 +13,45 @@ use crate::types::Id;
 
 pub(super) const COLUMNS: &str = "lease_id, charge_id, landlord_id, property_id, due_date, amount";
 
-/// The history's open charges, of every lease or (`one_lease`) of lease `$1`.
-pub(super) fn history_sql(one_lease: bool) -> String {
+/// Where a lease's balance (charged − paid) comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Balance {
+    /// Summed from `charges` and `payments`: the audit's reference.
+    History,
+    /// Read from `rollup_leases` (up to date when the open charges are redone).
+    RollUp,
+}
+
+/// The open charges, of every lease or (`one_lease`) of lease `$1`.
+pub(super) fn open_sql(one_lease: bool, balance: Balance) -> String {
     let (charges, payments) = if one_lease {
         ("lease_id = $1 AND", "lease_id = $1 AND")
     } else {
         ("", "lease_id IS NOT NULL AND")
+    };
+    let (debtors, owing) = match balance {
+        Balance::History => (
+            format!(
+                "SELECT lease_id, CAST(SUM(amount) AS BIGINT) AS unpaid FROM ( \
+                     SELECT lease_id, amount FROM charges WHERE {charges} NOT void \
+                     UNION ALL \
+                     SELECT lease_id, -amount FROM payments WHERE {payments} status = 'confirmed' \
+                 ) entries GROUP BY lease_id"
+            ),
+            "",
+        ),
+        // Only the debtors' charges are ordered, not everyone's.
+        Balance::RollUp => (
+            format!(
+                "SELECT lease_id, charged - paid AS unpaid FROM rollup_leases \
+                 WHERE {charges} charged > paid"
+            ),
+            if one_lease {
+                ""
+            } else {
+                "AND lease_id IN (SELECT lease_id FROM rollup_leases WHERE charged > paid)"
+            },
+        ),
     };
     format!(
         "SELECT {COLUMNS} FROM ( \
@@ -27,12 +60,8 @@ pub(super) fn history_sql(one_lease: bool) -> String {
            FROM (SELECT id, lease_id, landlord_id, property_id, due_date, amount, \
                         CAST(SUM(amount) OVER (PARTITION BY lease_id ORDER BY due_date DESC, id DESC \
                                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS newer \
-                 FROM charges WHERE {charges} NOT void) c \
-           JOIN (SELECT lease_id, CAST(SUM(amount) AS BIGINT) AS unpaid FROM ( \
-                     SELECT lease_id, amount FROM charges WHERE {charges} NOT void \
-                     UNION ALL \
-                     SELECT lease_id, -amount FROM payments WHERE {payments} status = 'confirmed' \
-                 ) entries GROUP BY lease_id) b ON b.lease_id = c.lease_id \
+                 FROM charges WHERE {charges} NOT void {owing}) c \
+           JOIN ({debtors}) b ON b.lease_id = c.lease_id \
            WHERE c.newer - c.amount < b.unpaid \
          ) open_charges"
     )
@@ -42,7 +71,7 @@ pub(super) const LEASE_COLUMNS: &str =
     "lease_id, landlord_id, property_id, open_total, oldest_due, newest_due, overdue_on";
 
 /// Each lease's open charges summed (`open` is the open charges' rows: the
-/// table, or [`history_sql`] for the audit), of every lease or of lease `$1`.
+/// table, or [`open_sql`] for the audit), of every lease or of lease `$1`.
 pub(super) fn leases_sql(postgres: bool, open: &str, one_lease: bool) -> String {
     let overdue_on = dialect::plus_days(postgres, "MIN(o.due_date)", "l.grace_days + 1");
     let filter = if one_lease {
@@ -68,7 +97,7 @@ pub(super) async fn refresh(
         "DELETE FROM rollup_open_charges WHERE lease_id = $1".to_owned(),
         format!(
             "INSERT INTO rollup_open_charges ({COLUMNS}) {}",
-            history_sql(true)
+            open_sql(true, Balance::RollUp)
         ),
         "DELETE FROM rollup_open_leases WHERE lease_id = $1".to_owned(),
         format!(

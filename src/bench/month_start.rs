@@ -1,0 +1,93 @@
+//! `month-start`: the 1st of the month, when M-Pesa payments flood in. Safaricom's
+//! C2B confirmations for the tenants of several landlords arrive at 5 % of
+//! the requests, each to its landlord's Paybill with the lease's account
+//! reference, while those landlords read their dashboards (the rest).
+
+use chrono::Utc;
+use reqwest::{Client, Method};
+use serde_json::{Value, json};
+
+use super::load::{self, Outcome, Request};
+use super::{Plan, landlord_email, login};
+
+/// The C2B secret the scenario's server is given.
+pub const SECRET: &str = "bench-month-start";
+
+/// The demo Paybill of landlord `k` (as `demo::generate` makes them).
+fn shortcode(k: u32) -> String {
+    format!("{:06}", (400_000 + u64::from(k) * 7_919) % 1_000_000)
+}
+
+struct Landlord {
+    token: String,
+    shortcode: String,
+    /// Account references of active leases.
+    accounts: Vec<String>,
+}
+
+pub async fn run(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<Outcome> {
+    let mut landlords = Vec::new();
+    for k in 1..=plan.landlords.max(1) {
+        let token = login(client, base, &landlord_email(k), "demo").await?;
+        let leases: Value = client
+            .get(format!("{base}/api/v1/leases?status=active&limit=200"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let accounts: Vec<String> = leases["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|lease| lease["account_ref"].as_str().map(str::to_owned))
+            .collect();
+        anyhow::ensure!(!accounts.is_empty(), "landlord {k} has no active lease");
+        landlords.push(Landlord {
+            token,
+            shortcode: shortcode(k),
+            accounts,
+        });
+    }
+    // Receipts must be new to every run on the same data set.
+    let run = Utc::now().timestamp() % 100_000;
+    let url = format!("{base}/api/v1/payments/mpesa/c2b?secret={SECRET}");
+    let dashboard = format!("{base}/api/v1/dashboard");
+    Ok(load::run(
+        client,
+        plan.connections,
+        plan.warmup,
+        plan.duration,
+        move |n| {
+            let landlord = &landlords[(n as usize) % landlords.len()];
+            if n % 20 != 0 {
+                return Request::get(dashboard.clone(), Some(&landlord.token));
+            }
+            let account = &landlord.accounts[(n as usize / 20) % landlord.accounts.len()];
+            Request {
+                method: Method::POST,
+                url: url.clone(),
+                token: None,
+                body: Some(json!({
+                    "TransID": format!("MS{run:05}{n:07}"),
+                    "TransTime": Utc::now().format("%Y%m%d%H%M%S").to_string(),
+                    "TransAmount": "1500.00",
+                    "BusinessShortCode": landlord.shortcode,
+                    "BillRefNumber": account,
+                    "MSISDN": "254708374149",
+                    "FirstName": "BENCH",
+                })),
+            }
+        },
+    )
+    .await)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shortcodes_are_the_demo_ones() {
+        assert_eq!(super::shortcode(1), "407919");
+    }
+}
