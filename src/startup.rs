@@ -33,12 +33,7 @@ impl Application {
     /// and migrated (`serve --demo` seeds it first).
     pub async fn with_database(settings: Settings, db: Database) -> anyhow::Result<Application> {
         let tz = settings.timezone()?;
-        let redis_url = settings
-            .redis
-            .url
-            .as_ref()
-            .map(|url| url.expose().to_owned());
-        let cache = Cache::connect(settings.cache.clone(), redis_url.as_deref()).await?;
+        let cache = connect_cache(&settings, &db).await?;
         cache.use_generations_from(crate::write::generations_source(db.reader().clone()));
         if let Some(url) = &settings.redis.url {
             tracing::info!(redis = %url.redacted_url(), strict = settings.cache.strict, "cache: L1 + Redis L2");
@@ -141,4 +136,21 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// The cache for `db`: L1, and Redis when configured. Its keys and channel
+/// carry the database's namespace after the configured prefix, so two
+/// databases never read each other's entries in a shared Redis.
+pub async fn connect_cache(settings: &Settings, db: &Database) -> anyhow::Result<Cache> {
+    let namespace = crate::db::generations::namespace(db.reader())
+        .await
+        .context("reading the cache namespace")?;
+    let mut cache_settings = settings.cache.clone();
+    cache_settings.prefix = format!("{}:{namespace}", cache_settings.prefix);
+    let redis_url = settings
+        .redis
+        .url
+        .as_ref()
+        .map(|url| url.expose().to_owned());
+    Cache::connect(cache_settings, redis_url.as_deref()).await
 }

@@ -24,12 +24,7 @@ pub async fn run(settings: Settings, command: ChargesCommand) -> anyhow::Result<
     let db = super::connect_migrated(&settings).await?;
     // With Redis the bump reaches every server at once; without, servers on
     // the same database see the new charges when their views expire.
-    let redis_url = settings
-        .redis
-        .url
-        .as_ref()
-        .map(|url| url.expose().to_owned());
-    let cache = crate::cache::Cache::connect(settings.cache.clone(), redis_url.as_deref()).await?;
+    let cache = crate::startup::connect_cache(&settings, &db).await?;
     let path = WritePath::new(db.writer().clone(), cache, settings.money.max_amount()?);
     let summary = charges::run(&path, None, period)
         .await

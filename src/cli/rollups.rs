@@ -57,13 +57,7 @@ pub async fn run(settings: Settings, command: RollupsCommand) -> anyhow::Result<
             )
         }
         RollupsCommand::Rebuild => {
-            let redis_url = settings
-                .redis
-                .url
-                .as_ref()
-                .map(|url| url.expose().to_owned());
-            let cache =
-                crate::cache::Cache::connect(settings.cache.clone(), redis_url.as_deref()).await?;
+            let cache = crate::startup::connect_cache(&settings, &db).await?;
             let path = WritePath::new(db.writer().clone(), cache, settings.money.max_amount()?);
             path.run(async |write| {
                 rollups::rebuild(write.tx()).await?;

@@ -35,3 +35,10 @@ pub async fn of(db: &Reader, landlord: Id) -> sqlx::Result<Vec<(Id, i16, i64)>> 
     .fetch_all(p)
     .await)
 }
+
+/// The database's cache namespace (migration 0007): part of every cache key.
+pub async fn namespace(db: &Reader) -> sqlx::Result<String> {
+    dispatch!(db.pool(), p => sqlx::query_scalar("SELECT id FROM cache_namespace")
+        .fetch_one(p)
+        .await)
+}

@@ -366,7 +366,12 @@ fn bench_measures_every_scenario() {
     for scenario in scenarios {
         assert_eq!(scenario["errors"], 0, "{scenario}");
         // Each ran against a server whose peak memory was read.
-        assert!(scenario["peak_rss_mib"].as_f64().is_some_and(|mib| mib > 1.0), "{scenario}");
+        assert!(
+            scenario["peak_rss_mib"]
+                .as_f64()
+                .is_some_and(|mib| mib > 1.0),
+            "{scenario}"
+        );
         assert!(scenario["requests"].as_u64().unwrap_or(0) > 0, "{scenario}");
     }
     assert_eq!(

@@ -242,7 +242,7 @@ async fn corrupt_bytes_in_redis_are_a_miss_not_a_crash() {
     let good = read(&a, METRICS, &token).await;
 
     let key = redis
-        .keys("mfuko:v2:metrics:payments:*")
+        .keys("mfuko:*:v2:metrics:payments:*")
         .into_iter()
         .find(|key| !key.ends_with(":lease"))
         .expect("the metrics key is in Redis");
@@ -308,6 +308,31 @@ async fn clears_and_logouts_reach_every_instance() {
     }
 }
 
+/// Two databases made the same way (same landlord ids, same generation
+/// counters) behind one Redis with one prefix: each reads its own numbers,
+/// never the other's entries (the database's cache namespace, migration
+/// 0007, is part of every key).
+async fn databases_sharing_a_redis_never_read_each_others_entries() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mut apps = Vec::new();
+    for amount in [11_100, 22_200] {
+        let (url, dir) = fresh_database(Backend::Sqlite).await.expect("SQLite");
+        let mut settings = test_settings(&url);
+        settings.redis.url = Some(mfuko::config::Secret::new(redis.url()));
+        let app = spawn_app_with(settings, dir).await;
+        let (_, token) = app.landlord("wanjiru@example.co.ke").await;
+        let lease = setup_lease(&app, &token, None).await;
+        pay(&app, &token, lease.lease, amount).await;
+        apps.push((app, token, amount));
+    }
+    for (app, token, amount) in &apps {
+        let metrics = read(app, METRICS, token).await;
+        assert_eq!(collected(&metrics.body), *amount, "{}", metrics.body);
+    }
+}
+
 macro_rules! redis_tests {
     ($($test:ident),+ $(,)?) => {
         $(
@@ -327,5 +352,6 @@ mod run {
         requests_keep_working_while_redis_is_down_and_use_it_again_after,
         corrupt_bytes_in_redis_are_a_miss_not_a_crash,
         clears_and_logouts_reach_every_instance,
+        databases_sharing_a_redis_never_read_each_others_entries,
     );
 }
