@@ -379,16 +379,10 @@ async fn write_mix(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<O
     let mut landlords = Vec::new();
     for k in 1..=plan.landlords.max(1) {
         let token = login(client, base, &landlord_email(k), "demo").await?;
-        let leases: Value = client
-            .get(format!("{base}/api/v1/leases?status=active&limit=1"))
-            .bearer_auth(&token)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let lease = leases["items"][0]["id"]
-            .as_i64()
+        let leases = active_leases(client, base, &token, 1).await?;
+        let lease = leases
+            .first()
+            .and_then(|lease| lease["id"].as_i64())
             .context("an active lease to pay")?;
         landlords.push((token, lease));
     }
@@ -417,6 +411,27 @@ async fn write_mix(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<O
         },
     )
     .await)
+}
+
+/// Up to `limit` of the landlord's active leases, as the API lists them.
+pub(crate) async fn active_leases(
+    client: &Client,
+    base: &str,
+    token: &str,
+    limit: u32,
+) -> anyhow::Result<Vec<Value>> {
+    let mut page: Value = client
+        .get(format!("{base}/api/v1/leases?status=active&limit={limit}"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(match page["items"].take() {
+        Value::Array(items) => items,
+        _ => Vec::new(),
+    })
 }
 
 /// Where the default SQLite data sets live, named after their content.

@@ -5,10 +5,10 @@
 
 use chrono::Utc;
 use reqwest::{Client, Method};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::load::{self, Outcome, Request};
-use super::{Plan, landlord_email, login};
+use super::{Plan, active_leases, landlord_email, login};
 
 /// The C2B secret the scenario's server is given.
 pub const SECRET: &str = "bench-month-start";
@@ -29,18 +29,9 @@ pub async fn run(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<Out
     let mut landlords = Vec::new();
     for k in 1..=plan.landlords.max(1) {
         let token = login(client, base, &landlord_email(k), "demo").await?;
-        let leases: Value = client
-            .get(format!("{base}/api/v1/leases?status=active&limit=200"))
-            .bearer_auth(&token)
-            .send()
+        let accounts: Vec<String> = active_leases(client, base, &token, 200)
             .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let accounts: Vec<String> = leases["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
+            .iter()
             .filter_map(|lease| lease["account_ref"].as_str().map(str::to_owned))
             .collect();
         anyhow::ensure!(!accounts.is_empty(), "landlord {k} has no active lease");
