@@ -19,7 +19,7 @@ fn cache_paths(c: &mut Criterion) {
     let cache = Cache::new(CacheSettings::default());
     runtime.block_on(async {
         cache
-            .get_or_load(View::Dashboard, 1, "2026-11-29:p-", async { Ok(body()) })
+            .get_or_load(View::Dashboard, 1, "2026-11-29:p-", || async { Ok(body()) })
             .await
             .expect("load");
     });
@@ -27,7 +27,7 @@ fn cache_paths(c: &mut Criterion) {
     c.bench_function("cache/l1 hit (dashboard)", |b| {
         b.to_async(&runtime).iter(|| async {
             let served = cache
-                .get_or_load(View::Dashboard, 1, "2026-11-29:p-", async { Ok(body()) })
+                .get_or_load(View::Dashboard, 1, "2026-11-29:p-", || async { Ok(body()) })
                 .await
                 .expect("hit");
             black_box(served.entry.body.len())
@@ -57,9 +57,12 @@ fn cache_paths(c: &mut Criterion) {
         runtime.block_on(async {
             for landlord in 0..cached {
                 cache
-                    .get_or_load(View::Dashboard, i64::from(landlord), "p", async {
-                        Ok(Bytes::from_static(b"{}"))
-                    })
+                    .get_or_load(
+                        View::Dashboard,
+                        i64::from(landlord),
+                        "p",
+                        move || async move { Ok(Bytes::from_static(b"{}")) },
+                    )
                     .await
                     .expect("load");
             }

@@ -20,7 +20,14 @@ pub fn new_token() -> String {
 
 /// What the database stores for a token.
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    // Every authenticated request hashes its token: `encode_to_slice` is
+    // several times faster than `hex::encode`'s char iterator.
+    let mut hex = [0_u8; 64];
+    let digest = Sha256::digest(token.as_bytes());
+    match hex::encode_to_slice(digest, &mut hex) {
+        Ok(()) => String::from_utf8_lossy(&hex).into_owned(),
+        Err(_) => hex::encode(digest),
+    }
 }
 
 /// Hashes a password with argon2id and a fresh salt (PHC string format).

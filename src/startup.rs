@@ -10,6 +10,8 @@ use tokio::net::TcpListener;
 use crate::cache::Cache;
 use crate::config::Settings;
 use crate::db::Database;
+use axum::{body::Body, http::Request};
+
 use crate::http::{self, AppState, login_guard::LoginGuard};
 use crate::write::WritePath;
 
@@ -41,7 +43,7 @@ impl Application {
         let listener = TcpListener::bind(settings.server.bind)
             .await
             .with_context(|| format!("binding {}", settings.server.bind))?;
-        let state = AppState {
+        let state = AppState::new(http::Shared {
             writes: WritePath::new(
                 db.writer().clone(),
                 cache.clone(),
@@ -52,7 +54,7 @@ impl Application {
             cache,
             settings: Arc::new(settings),
             tz,
-        };
+        });
         Ok(Application { listener, state })
     }
 
@@ -96,9 +98,10 @@ impl Application {
             self.state.cache.clone(),
             self.state.tz,
         );
-        let router = http::router(self.state);
         // The peer address reaches handlers (login throttling by client address).
-        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let service = axum::ServiceExt::<Request<Body>>::into_make_service_with_connect_info::<
+            std::net::SocketAddr,
+        >(http::app(self.state));
         let server = axum::serve(self.listener, service).with_graceful_shutdown(signal);
         let drained = async move {
             // Only once shutdown began does the grace period start counting.

@@ -27,6 +27,7 @@ pub mod view;
 
 use std::{
     future::Future,
+    pin::Pin,
     sync::{
         Arc, Mutex, OnceLock,
         atomic::{AtomicBool, Ordering},
@@ -52,6 +53,11 @@ use generations::Generations;
 use l2::L2;
 use stats::Stats;
 use sync::Announcement;
+
+/// A view's body being computed. Boxed, so that a request served from L1
+/// never carries (and moves) the state of a report computation it does not
+/// run: an unboxed loader made every hit copy kilobytes of future state.
+pub type Load = Pin<Box<dyn Future<Output = AppResult<Bytes>> + Send>>;
 
 /// Bumped when the layout of cached bodies changes, so old entries in a
 /// shared tier are never read by new code.
@@ -287,21 +293,23 @@ impl Cache {
 
     /// The cached body of `view` for `landlord` and `params` (a canonical
     /// string of every parameter the body depends on, dates included), or
-    /// `load`'s result, stored for the view's TTL. `load` is only polled on a
+    /// `load`'s result, stored for the view's TTL. `load` is only called on a
     /// miss or a stale refresh.
-    pub async fn get_or_load<F>(
+    pub async fn get_or_load<L, F>(
         &self,
         view: View,
         landlord: Id,
         params: &str,
-        load: F,
+        load: L,
     ) -> AppResult<Served>
     where
+        L: FnOnce() -> F + Send + 'static,
         F: Future<Output = AppResult<Bytes>> + Send + 'static,
     {
+        let load = move || -> Load { Box::pin(load()) };
         if !self.enabled() || view.ttl_class().secs(&self.inner.settings) == 0 {
             let started = Instant::now();
-            let body = load.await?;
+            let body = load().await?;
             self.inner.stats.loaded(view, started.elapsed());
             self.inner.stats.served(view, Tier::Miss);
             return Ok(Served {
@@ -315,7 +323,7 @@ impl Cache {
             let tier = if entry.is_fresh() {
                 Tier::L1
             } else {
-                self.refresh_in_background(slot, load);
+                self.refresh_in_background(slot, load());
                 Tier::Stale
             };
             self.inner.stats.served(view, tier);
@@ -332,7 +340,7 @@ impl Cache {
             let cache = self.clone();
             let slot = slot.clone();
             async move {
-                let (entry, tier) = cache.l2_or_load(&slot, ttl, load).await?;
+                let (entry, tier) = cache.l2_or_load(&slot, ttl, load()).await?;
                 *lock(&outcome) = Some(tier);
                 Ok::<_, AppError>(entry)
             }
@@ -388,15 +396,12 @@ impl Cache {
     /// The L1 miss path: L2 (a value that fails to decode is a miss), else a
     /// load — by this instance if it wins the Redis lease on the key, else
     /// after waiting briefly for the instance that did.
-    async fn l2_or_load<F>(
+    async fn l2_or_load(
         &self,
         slot: &Slot,
         ttl: Duration,
-        load: F,
-    ) -> AppResult<(Arc<Entry>, Tier)>
-    where
-        F: Future<Output = AppResult<Bytes>> + Send + 'static,
-    {
+        load: Load,
+    ) -> AppResult<(Arc<Entry>, Tier)> {
         let key = &slot.key;
         if let Some(l2) = &self.inner.l2 {
             if let Some(entry) = self.l2_entry(l2, key, ttl).await {
@@ -443,10 +448,7 @@ impl Cache {
     }
 
     /// Reloads a stale entry once, in the background, under the same key.
-    fn refresh_in_background<F>(&self, slot: Slot, load: F)
-    where
-        F: Future<Output = AppResult<Bytes>> + Send + 'static,
-    {
+    fn refresh_in_background(&self, slot: Slot, load: Load) {
         let Some(claim) = stale::Refreshing::claim(self, &slot.key) else {
             return;
         };

@@ -18,24 +18,26 @@ mod tenants;
 
 use std::{sync::Arc, time::Duration};
 
+use std::{convert::Infallible, future::Future};
+
 use axum::{
     Router,
+    body::Body,
     extract::DefaultBodyLimit,
-    extract::MatchedPath,
     http::{
         HeaderName, HeaderValue, Request, StatusCode,
         header::{AUTHORIZATION, CONTENT_TYPE, ETAG, IF_NONE_MATCH},
     },
+    response::{IntoResponse, Response},
     routing::get,
 };
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
+use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_http::{
     cors::{AllowMethods, AllowOrigin, CorsLayer},
     timeout::TimeoutLayer,
-    trace::{DefaultOnResponse, TraceLayer},
 };
-use tracing::Level;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::cache::Cache;
@@ -52,9 +54,13 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// the client gets the answer; past this the connection is simply closed.
 pub const DRAIN_BYTES: usize = 32 * 1024 * 1024;
 
-/// Shared by every handler; cheap to clone (pools and settings are shared).
+/// Shared by every handler. One `Arc`: axum clones the state for every
+/// request, and one reference count is cheaper than one per pool and cache.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub db: Database,
     pub cache: Cache,
     /// The single write path (the writer plus the cache it invalidates).
@@ -66,6 +72,20 @@ pub struct AppState {
 }
 
 impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl Shared {
     /// Today's date where the landlords are (the configured time zone).
     pub fn today(&self) -> NaiveDate {
         Utc::now().with_timezone(&self.tz).date_naive()
@@ -114,7 +134,36 @@ fn cors(settings: &Settings) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-pub fn router(state: AppState) -> Router {
+/// The whole HTTP service. The layers every request passes wrap the router
+/// once, as one service: applied with `Router::layer` they would wrap each
+/// route, and every request would clone (and allocate) each layer anew.
+pub fn app(
+    state: AppState,
+) -> impl Service<
+    Request<Body>,
+    Response = Response,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response, Infallible>> + Send,
+> + Clone
++ Send
++ Sync
++ 'static {
+    let cors = cors(&state.settings);
+    ServiceBuilder::new()
+        .layer(cors)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(ops::limit_body))
+        .service(router(state))
+        .map_response(IntoResponse::into_response)
+}
+
+/// The routes, each with its access line and metrics (`ops::record` needs
+/// the matched route, so it is the one per-route layer).
+fn router(state: AppState) -> Router {
     let (router, api) = routes().split_for_parts();
     let document: Arc<str> = serde_json::to_string(&openapi::document(api))
         .unwrap_or_else(|err| format!(r#"{{"error":"{err}"}}"#))
@@ -128,28 +177,5 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { AppError::NotFound("route") })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .route_layer(axum::middleware::from_fn(ops::record))
-        .layer(axum::middleware::from_fn(ops::limit_body))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
-        ))
-        .layer(
-            // Request spans for debugging (the access line itself is
-            // `ops::record`'s, at INFO). The span names the route template,
-            // never the raw URI: query strings may carry secrets.
-            TraceLayer::new_for_http()
-                .make_span_with(|request: &Request<_>| {
-                    let route = request
-                        .extensions()
-                        .get::<MatchedPath>()
-                        .map_or("unmatched", MatchedPath::as_str);
-                    tracing::debug_span!("request", method = %request.method(), route)
-                })
-                .on_response(DefaultOnResponse::new().level(Level::DEBUG))
-                // A 500 is logged once, with its cause, by `AppError`.
-                .on_failure(()),
-        )
-        .layer(cors(&state.settings))
         .with_state(state)
 }

@@ -1,16 +1,21 @@
 //! Operator routes: no auth, no data.
 
-use std::time::Instant;
+use std::{
+    collections::HashMap,
+    sync::{OnceLock, PoisonError, RwLock},
+    time::Instant,
+};
 
 use axum::{
     extract::{MatchedPath, Request, State},
     http::{
-        StatusCode,
+        Method, StatusCode,
         header::{CONTENT_LENGTH, CONTENT_TYPE},
     },
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use metrics::{Counter, Histogram};
 use serde::Serialize;
 
 use futures_util::StreamExt;
@@ -108,11 +113,9 @@ async fn prometheus(State(state): State<AppState>) -> Response {
 /// Middleware: logs one access line per request (INFO), counts every request
 /// by route template and status, and records its latency.
 pub async fn record(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let method = request.method().to_string();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let elapsed = started.elapsed();
@@ -122,16 +125,62 @@ pub async fn record(request: Request, next: Next) -> Response {
     // query strings may carry secrets (the M-Pesa callback's).
     tracing::info!(
         target: "mfuko::access",
-        method = %method,
-        route = %route,
+        method,
+        route,
         status,
         micros = elapsed.as_micros() as u64,
     );
-    metrics::counter!("mfuko_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())
-        .increment(1);
-    metrics::histogram!("mfuko_http_request_duration_seconds", "method" => method, "route" => route)
-        .record(elapsed.as_secs_f64());
+    let (requests, duration) = request_metrics(method, route, status);
+    requests.increment(1);
+    duration.record(elapsed.as_secs_f64());
     response
+}
+
+/// The standard methods by name; anything else is one label, so a client
+/// cannot grow the metrics with made-up methods.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The request counter and latency histogram of one method, route template
+/// and status. The handles are registered once per combination (routes are
+/// templates, so there are few), and a request then builds no labels at all.
+fn request_metrics(method: &'static str, route: &str, status: u16) -> (Counter, Histogram) {
+    type ByRoute = HashMap<String, HashMap<(&'static str, u16), (Counter, Histogram)>>;
+    static HANDLES: OnceLock<RwLock<ByRoute>> = OnceLock::new();
+    let handles = HANDLES.get_or_init(RwLock::default);
+    if let Some(found) = handles
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(route)
+        .and_then(|by_status| by_status.get(&(method, status)))
+    {
+        return found.clone();
+    }
+    let labels = [("method", method.to_owned()), ("route", route.to_owned())];
+    let counter = metrics::counter!(
+        "mfuko_http_requests_total",
+        "method" => method,
+        "route" => route.to_owned(),
+        "status" => status.to_string()
+    );
+    let histogram = metrics::histogram!("mfuko_http_request_duration_seconds", &labels);
+    handles
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(route.to_owned())
+        .or_default()
+        .insert((method, status), (counter.clone(), histogram.clone()));
+    (counter, histogram)
 }
 
 /// Middleware: a body announced (`Content-Length`) as larger than

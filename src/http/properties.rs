@@ -38,7 +38,7 @@ async fn list(
 ) -> AppResult<Cached> {
     let params = format!("{}:{}", page.after_id(), page.page_size());
     let db = state.db.clone();
-    let load = async move {
+    let load = move || async move {
         let rows = properties::list(db.reader_for(landlord), landlord, page).await?;
         json_bytes(&Page::from_rows(rows, page, |p| p.id))
     };

@@ -48,7 +48,7 @@ async fn list(
         page.page_size()
     );
     let db = state.db.clone();
-    let load = async move {
+    let load = move || async move {
         let rows = tenants::list(db.reader_for(landlord), landlord, status, page).await?;
         json_bytes(&Page::from_rows(rows, page, |t| t.id))
     };

@@ -110,7 +110,8 @@ pub async fn serve(
     property: Option<Id>,
     report: Report,
 ) -> AppResult<Served> {
-    let load = report.load(db.clone(), landlord, property);
+    let db = db.clone();
+    let load = move || report.load(db, landlord, property);
     cache
         .get_or_load(report.view(), landlord, &report.params(property), load)
         .await
