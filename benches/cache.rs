@@ -73,7 +73,9 @@ fn cache_paths(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("keys cached", cached), &cached, |b, _| {
             b.to_async(&runtime).iter(|| async {
                 let next = generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                cache.advance(&[(Some(1), Data::Payments, next)]).await
+                cache
+                    .advance(&[(Some(1), Data::Payments, next)], None)
+                    .await
             })
         });
     }

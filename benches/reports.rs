@@ -102,7 +102,7 @@ async fn prepared(spec: &SeedSpec, day: NaiveDate, postgres: Option<&str>) -> Da
         .await
         .expect("bench database");
     db.migrate().await.expect("migrations");
-    if mfuko::db::users::count(db.reader())
+    if mfuko::db::users::count(db.reader_prefer_primary())
         .await
         .expect("count users")
         == 0
@@ -153,56 +153,67 @@ fn bench_day(c: &mut Criterion, name: &str, today: NaiveDate, postgres: Option<&
     let mut group = c.benchmark_group(format!("reports/{name}"));
     group.bench_function("dashboard (10 landlords)", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::dashboard::compute(crowded.reader(), scope, today, ROLLUPS)
+            reports::dashboard::compute(crowded.reader_prefer_primary(), scope, today, ROLLUPS)
                 .await
                 .expect("dashboard")
         })
     });
     group.bench_function("dashboard (1 landlord)", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::dashboard::compute(alone.reader(), scope, today, ROLLUPS)
+            reports::dashboard::compute(alone.reader_prefer_primary(), scope, today, ROLLUPS)
                 .await
                 .expect("dashboard")
         })
     });
     group.bench_function("occupancy", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::occupancy::compute(crowded.reader(), scope, today, ROLLUPS)
+            reports::occupancy::compute(crowded.reader_prefer_primary(), scope, today, ROLLUPS)
                 .await
                 .expect("report")
         })
     });
     group.bench_function("financial (this month)", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::financial::compute(crowded.reader(), scope, this_month, ROLLUPS)
+            reports::financial::compute(crowded.reader_prefer_primary(), scope, this_month, ROLLUPS)
                 .await
                 .expect("report")
         })
     });
     group.bench_function("financial (36 months)", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::financial::compute(crowded.reader(), scope, three_years, ROLLUPS)
-                .await
-                .expect("report")
+            reports::financial::compute(
+                crowded.reader_prefer_primary(),
+                scope,
+                three_years,
+                ROLLUPS,
+            )
+            .await
+            .expect("report")
         })
     });
     group.bench_function("payments (this month)", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::payments::compute(crowded.reader(), scope, this_month, None, ROLLUPS)
-                .await
-                .expect("report")
+            reports::payments::compute(
+                crowded.reader_prefer_primary(),
+                scope,
+                this_month,
+                None,
+                ROLLUPS,
+            )
+            .await
+            .expect("report")
         })
     });
     group.bench_function("arrears", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::arrears::compute(crowded.reader(), scope, today, ROLLUPS)
+            reports::arrears::compute(crowded.reader_prefer_primary(), scope, today, ROLLUPS)
                 .await
                 .expect("report")
         })
     });
     group.bench_function("payment metrics", |b| {
         b.to_async(&runtime).iter(|| async {
-            reports::metrics::compute(crowded.reader(), scope, today, ROLLUPS)
+            reports::metrics::compute(crowded.reader_prefer_primary(), scope, today, ROLLUPS)
                 .await
                 .expect("report")
         })

@@ -56,6 +56,23 @@ pub struct DatabaseSettings {
     pub timeout_secs: u64,
     pub replica_pool_size: u32,
     pub replica_max_overflow: u32,
+    /// Acquire timeout of a replica's pool, in seconds.
+    pub replica_timeout_secs: u64,
+    /// A replica further behind the primary than this many bytes of WAL, or
+    /// than `max_replica_lag_ms` of replay, is skipped until it catches up.
+    pub max_replica_lag_bytes: u64,
+    pub max_replica_lag_ms: u64,
+    /// How often each replica's replay position is polled.
+    pub replica_poll_ms: u64,
+    /// How often a replica that does not answer is tried again.
+    pub replica_health_ms: u64,
+    /// How long a read waits for a replica to replay its landlord's last
+    /// write before it goes to the primary (0: never waits).
+    pub replica_wait_ms: u64,
+    /// At most this many reads run on the primary at once because no replica
+    /// could take them; more wait a second, then get 503 (0: the primary's
+    /// reader pool size).
+    pub max_fallback_reads: u32,
     /// Apply pending migrations when `serve` starts.
     pub migrate: bool,
     /// SQLite: page cache per connection, in MiB. The reports read roll-ups,
@@ -215,6 +232,13 @@ impl Default for DatabaseSettings {
             timeout_secs: 30,
             replica_pool_size: 20,
             replica_max_overflow: 30,
+            replica_timeout_secs: 30,
+            max_replica_lag_bytes: 16 * 1024 * 1024,
+            max_replica_lag_ms: 10_000,
+            replica_poll_ms: 100,
+            replica_health_ms: 1_000,
+            replica_wait_ms: 50,
+            max_fallback_reads: 0,
             migrate: true,
             sqlite_cache_mib: 8,
             sqlite_mmap_mib: 128,
@@ -272,6 +296,17 @@ impl DatabaseSettings {
 
     pub fn max_connections(&self) -> u32 {
         (self.pool_size + self.max_overflow).max(1)
+    }
+
+    pub fn replica_max_connections(&self) -> u32 {
+        (self.replica_pool_size + self.replica_max_overflow).max(1)
+    }
+
+    pub fn max_fallback_reads(&self) -> u32 {
+        match self.max_fallback_reads {
+            0 => self.max_connections(),
+            bound => bound,
+        }
     }
 
     pub fn acquire_timeout(&self) -> Duration {

@@ -299,6 +299,20 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// A replica that went away fails a read with a connection error (or a
+/// pool timeout): `Database::read` then runs it again on the primary.
+impl crate::db::ConnectionFailure for AppError {
+    fn is_connection_failure(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Internal(cause) => cause
+                .downcast_ref::<sqlx::Error>()
+                .is_some_and(crate::db::ConnectionFailure::is_connection_failure),
+            _ => false,
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -316,6 +330,11 @@ impl IntoResponse for AppError {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }

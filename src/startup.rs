@@ -36,7 +36,9 @@ impl Application {
     pub async fn with_database(settings: Settings, db: Database) -> anyhow::Result<Application> {
         let tz = settings.timezone()?;
         let cache = connect_cache(&settings, &db).await?;
-        cache.use_generations_from(crate::write::generations_source(db.reader().clone()));
+        cache.use_generations_from(crate::write::generations_source(
+            db.reader_prefer_primary().clone(),
+        ));
         if let Some(url) = &settings.redis.url {
             tracing::info!(redis = %url.redacted_url(), strict = settings.cache.strict, "cache: L1 + Redis L2");
         }
@@ -145,7 +147,7 @@ async fn shutdown_signal() {
 /// carry the database's namespace after the configured prefix, so two
 /// databases never read each other's entries in a shared Redis.
 pub async fn connect_cache(settings: &Settings, db: &Database) -> anyhow::Result<Cache> {
-    let namespace = crate::db::generations::namespace(db.reader())
+    let namespace = crate::db::generations::namespace(db.reader_prefer_primary())
         .await
         .context("reading the cache namespace")?;
     let mut cache_settings = settings.cache.clone();
@@ -155,5 +157,11 @@ pub async fn connect_cache(settings: &Settings, db: &Database) -> anyhow::Result
         .url
         .as_ref()
         .map(|url| url.expose().to_owned());
-    Cache::connect(cache_settings, redis_url.as_deref()).await
+    let cache = Cache::connect(cache_settings, redis_url.as_deref()).await?;
+    if db.has_replicas() {
+        // Reads use only replicas that replayed the landlord's last write,
+        // which the cache records and shares.
+        db.use_written_lsns(cache.written_lsns());
+    }
+    Ok(cache)
 }

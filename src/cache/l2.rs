@@ -188,6 +188,35 @@ impl L2 {
             .await;
     }
 
+    /// Sets `key` to `value` unless it already holds a greater one (values
+    /// compare as strings: callers give fixed-width hex), and (re)sets its
+    /// expiry. One script, so two instances raising it at once cannot lower it.
+    pub async fn raise(&self, key: &str, value: &str, ttl: Duration) -> bool {
+        const RAISE: &str = "local current = redis.call('GET', KEYS[1]) \
+            if (not current) or current < ARGV[1] then \
+              redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) \
+            else redis.call('PEXPIRE', KEYS[1], ARGV[2]) end \
+            return 1";
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let reply: Option<Value> = self
+            .run(
+                redis::cmd("EVAL")
+                    .arg(RAISE)
+                    .arg(1)
+                    .arg(key)
+                    .arg(value)
+                    .arg(ms)
+                    .clone(),
+            )
+            .await;
+        reply.is_some()
+    }
+
+    /// `MGET`: `None` when Redis could not be asked.
+    pub async fn get_strings(&self, keys: &[String]) -> Option<Vec<Option<String>>> {
+        self.run(redis::cmd("MGET").arg(keys).clone()).await
+    }
+
     pub async fn publish(&self, channel: &str, message: &str) {
         let _: Option<Value> = self
             .run(redis::cmd("PUBLISH").arg(channel).arg(message).clone())

@@ -19,6 +19,7 @@ pub mod entry;
 pub mod generations;
 mod glob;
 pub mod l2;
+mod lsns;
 mod stale;
 pub mod stats;
 mod sync;
@@ -47,6 +48,7 @@ pub use tokens::CachedToken;
 pub use view::{Data, TtlClass, View};
 
 use crate::config::CacheSettings;
+use crate::db::replicas::Lsn;
 use crate::error::{AppError, AppResult};
 use crate::types::Id;
 use generations::Generations;
@@ -94,6 +96,9 @@ struct Inner {
     refreshing: stale::InFlight,
     /// Whether the invalidation channel is being followed (with Redis).
     subscribed: AtomicBool,
+    /// The WAL positions of landlords' last writes (with replicas).
+    positions: lsns::Positions,
+    tracks_lsns: AtomicBool,
 }
 
 /// Where one view's body lives: its key, and whose and which generations
@@ -193,6 +198,8 @@ impl Cache {
                 stats,
                 refreshing: stale::InFlight::default(),
                 subscribed: AtomicBool::new(false),
+                positions: lsns::Positions::default(),
+                tracks_lsns: AtomicBool::new(false),
             }),
         }
     }
@@ -477,18 +484,30 @@ impl Cache {
     }
 
     /// Call after a write has committed, before answering it, with the
-    /// counters it bumped in its transaction (`None`: every landlord): every
+    /// counters it bumped in its transaction (`None`: every landlord) and,
+    /// with replicas, the primary's WAL position after the commit: every
     /// view that depends on them moves to a new key, here at once and on the
-    /// other instances when the announcement arrives.
-    pub async fn advance(&self, bumped: &[(Option<Id>, Data, u64)]) {
+    /// other instances when the announcement arrives, and their reads use
+    /// only replicas that have replayed the write.
+    pub async fn advance(&self, bumped: &[(Option<Id>, Data, u64)], lsn: Option<Lsn>) {
         let mut by_landlord = std::collections::BTreeMap::<Option<Id>, Vec<_>>::new();
         for &(landlord, data, value) in bumped {
-            self.inner.generations.apply(landlord, data, value);
             by_landlord.entry(landlord).or_default().push((data, value));
         }
+        if let Some(lsn) = lsn {
+            let landlords: Vec<Option<Id>> = by_landlord.keys().copied().collect();
+            self.record_lsn(&landlords, lsn).await;
+        }
+        for &(landlord, data, value) in bumped {
+            self.inner.generations.apply(landlord, data, value);
+        }
         for (landlord, counters) in by_landlord {
-            self.announce(Announcement::Generations { landlord, counters })
-                .await;
+            self.announce(Announcement::Generations {
+                landlord,
+                counters,
+                lsn,
+            })
+            .await;
         }
     }
 

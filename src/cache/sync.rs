@@ -12,6 +12,7 @@ use std::{sync::atomic::Ordering, time::Duration};
 use futures_util::StreamExt;
 
 use crate::cache::{Cache, Data};
+use crate::db::replicas::Lsn;
 use crate::types::Id;
 
 /// Starts the background task that follows the channel for `cache`'s life.
@@ -83,6 +84,8 @@ pub(super) enum Announcement {
     Generations {
         landlord: Option<Id>,
         counters: Vec<(Data, u64)>,
+        /// The primary's WAL position after the write (with replicas).
+        lsn: Option<Lsn>,
     },
     /// A token was revoked: drop its cached check.
     ForgetToken(String),
@@ -93,17 +96,22 @@ pub(super) enum Announcement {
 }
 
 impl Announcement {
-    /// `g:{landlord|*}:{data}={value},…`, `t:{token hash}`, `c:all`,
+    /// `g:{landlord|*}:{data}={value},…[@{lsn hex}]`, `t:{token hash}`, `c:all`,
     /// `c:l:{landlord}`, `c:p:{pattern}`.
     pub(super) fn encode(&self) -> String {
         match self {
-            Announcement::Generations { landlord, counters } => {
+            Announcement::Generations {
+                landlord,
+                counters,
+                lsn,
+            } => {
                 let who = landlord.map_or_else(|| "*".to_owned(), |id| id.to_string());
                 let counters: Vec<String> = counters
                     .iter()
                     .map(|(data, value)| format!("{}={value}", data.index()))
                     .collect();
-                format!("g:{who}:{}", counters.join(","))
+                let lsn = lsn.map_or_else(String::new, |lsn| format!("@{:x}", lsn.0));
+                format!("g:{who}:{}{lsn}", counters.join(","))
             }
             Announcement::ForgetToken(hash) => format!("t:{hash}"),
             Announcement::ClearAll => "c:all".to_owned(),
@@ -115,6 +123,10 @@ impl Announcement {
     pub(super) fn parse(message: &str) -> Option<Announcement> {
         if let Some(rest) = message.strip_prefix("g:") {
             let (who, counters) = rest.split_once(':')?;
+            let (counters, lsn) = match counters.split_once('@') {
+                Some((counters, lsn)) => (counters, Some(Lsn(u64::from_str_radix(lsn, 16).ok()?))),
+                None => (counters, None),
+            };
             let landlord = match who {
                 "*" => None,
                 id => Some(id.parse().ok()?),
@@ -126,7 +138,11 @@ impl Announcement {
                     Some((Data::from_index(data.parse().ok()?)?, value.parse().ok()?))
                 })
                 .collect::<Option<Vec<_>>>()?;
-            return Some(Announcement::Generations { landlord, counters });
+            return Some(Announcement::Generations {
+                landlord,
+                counters,
+                lsn,
+            });
         }
         if let Some(hash) = message.strip_prefix("t:") {
             return Some(Announcement::ForgetToken(hash.to_owned()));
@@ -146,7 +162,16 @@ impl Announcement {
 /// Applies what another instance (or this one) announced.
 async fn apply(cache: &Cache, announcement: Announcement) {
     match announcement {
-        Announcement::Generations { landlord, counters } => {
+        Announcement::Generations {
+            landlord,
+            counters,
+            lsn,
+        } => {
+            // The position first: whoever sees the new generation must also
+            // find the write it names.
+            if let Some(lsn) = lsn {
+                cache.note_lsn(landlord, lsn);
+            }
             for (data, value) in counters {
                 cache.inner.generations.apply(landlord, data, value);
             }
@@ -176,10 +201,12 @@ mod tests {
             Announcement::Generations {
                 landlord: Some(7),
                 counters: vec![(Data::Payments, 42), (Data::Charges, 3)],
+                lsn: None,
             },
             Announcement::Generations {
                 landlord: None,
                 counters: vec![(Data::Charges, 1)],
+                lsn: Some(Lsn(0x16_B374_D848)),
             },
             Announcement::ForgetToken("ab12".to_owned()),
             Announcement::ClearAll,

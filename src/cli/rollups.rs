@@ -24,7 +24,7 @@ pub async fn run(settings: Settings, command: RollupsCommand) -> anyhow::Result<
     let started = Instant::now();
     match command {
         RollupsCommand::Verify => {
-            let differences = rollups::verify(db.reader()).await?;
+            let differences = rollups::verify(db.reader_prefer_primary()).await?;
             let reports = if differences.is_empty() {
                 compare_reports(&db, &settings).await?
             } else {
@@ -81,8 +81,8 @@ async fn compare_reports(db: &crate::db::Database, settings: &Settings) -> anyho
         .with_timezone(&settings.timezone()?)
         .date_naive();
     let mut count = 0;
-    for landlord in check::landlords(db.reader()).await? {
-        for difference in check::compare(db.reader(), landlord, today)
+    for landlord in check::landlords(db.reader_prefer_primary()).await? {
+        for difference in check::compare(db.reader_prefer_primary(), landlord, today)
             .await
             .map_err(|err| anyhow::anyhow!("computing reports: {}", err.cause()))?
         {

@@ -52,7 +52,7 @@ pub async fn run(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> 
 }
 
 async fn seed_demo_if_empty(db: &Database, settings: &Settings) -> anyhow::Result<()> {
-    if users::count(db.reader()).await? > 0 {
+    if users::count(db.reader_prefer_primary()).await? > 0 {
         tracing::info!("database already has data; not seeding demo data");
         return Ok(());
     }

@@ -2,9 +2,10 @@
 //!
 //! [`Writer`] is the only handle that can open a write transaction ([`WriteTx`]);
 //! [`Reader`] only runs reads. On SQLite the writer is exactly one connection and
-//! the readers a WAL pool; on PostgreSQL both are pools (replica routing arrives
-//! with the replica work: until then readers use the primary, which keeps
-//! read-your-writes trivially true).
+//! the readers a WAL pool of the same file, so every read sees every committed
+//! write. On PostgreSQL both are pools on the primary, plus one pool per read
+//! replica: [`Database::reader_for`] sends a landlord's reads to a replica that
+//! has replayed that landlord's last write ([`replicas`]).
 //!
 //! Queries are written once, in SQL both engines accept (`$N` parameters,
 //! `RETURNING`, `ON CONFLICT`), and run on either concrete pool through
@@ -20,6 +21,7 @@ pub mod occupancy;
 pub mod page;
 pub mod payments;
 pub mod properties;
+pub mod replicas;
 pub mod reports;
 pub mod rollups;
 pub mod shortcodes;
@@ -29,7 +31,12 @@ pub mod tokens;
 pub mod units;
 pub mod users;
 
-use std::{str::FromStr, time::Duration};
+use std::{
+    future::Future,
+    str::FromStr,
+    sync::{Arc, OnceLock, atomic::Ordering},
+    time::Duration,
+};
 
 use anyhow::Context;
 use sqlx::{
@@ -83,9 +90,16 @@ pub(crate) use dispatch_tx;
 #[derive(Clone, Debug)]
 pub struct Writer(Pool);
 
-/// A handle that only reads.
+/// A handle that only reads: the primary's reader pool or a replica's.
 #[derive(Clone, Debug)]
-pub struct Reader(Pool);
+pub struct Reader {
+    pool: Pool,
+    /// Which replica, if it is one (so a failed read can skip it).
+    replica: Option<usize>,
+    /// A read falling back to the primary holds one of a bounded set of
+    /// slots while it runs.
+    _slot: Option<Arc<tokio::sync::OwnedSemaphorePermit>>,
+}
 
 /// An open write transaction; dropped without [`WriteTx::commit`] it rolls back,
 /// so an error anywhere in a multi-row write leaves nothing half-written.
@@ -102,11 +116,27 @@ pub enum TxConn {
     Postgres(Transaction<'static, Postgres>),
 }
 
-/// Both handles of one database.
-#[derive(Clone, Debug)]
+/// Both handles of one database, and its replicas.
+#[derive(Clone)]
 pub struct Database {
     writer: Writer,
     reader: Reader,
+    replicas: Option<Arc<replicas::Replicas>>,
+    /// Where the WAL positions of landlords' writes are found (the cache),
+    /// set once at start-up; shared by every clone.
+    written: Arc<OnceLock<Arc<dyn replicas::WrittenLsns>>>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("writer", &self.writer)
+            .field(
+                "replicas",
+                &self.replicas.as_ref().map_or(0, |r| r.replicas.len()),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Writer {
@@ -126,6 +156,14 @@ impl Writer {
 
     pub(crate) fn pool(&self) -> &Pool {
         &self.0
+    }
+
+    /// PostgreSQL: the primary's WAL write position (`None` on SQLite).
+    pub async fn wal_position(&self) -> sqlx::Result<Option<replicas::Lsn>> {
+        match &self.0 {
+            Pool::Postgres(pool) => replicas::primary_lsn(pool).await.map(Some),
+            Pool::Sqlite(_) => Ok(None),
+        }
     }
 }
 
@@ -158,8 +196,41 @@ impl WriteTx {
 }
 
 impl Reader {
+    fn primary(pool: Pool) -> Reader {
+        Reader {
+            pool,
+            replica: None,
+            _slot: None,
+        }
+    }
+
     pub(crate) fn pool(&self) -> &Pool {
-        &self.0
+        &self.pool
+    }
+
+    /// Whether this reader reads a replica.
+    pub fn is_replica(&self) -> bool {
+        self.replica.is_some()
+    }
+}
+
+/// Errors that say the connection (not the query) failed: a replica that
+/// went away since it was last polled.
+pub trait ConnectionFailure {
+    fn is_connection_failure(&self) -> bool;
+}
+
+impl ConnectionFailure for sqlx::Error {
+    fn is_connection_failure(&self) -> bool {
+        matches!(
+            self,
+            sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed
+        ) || matches!(self, sqlx::Error::Database(err) if err.code().is_some_and(|code| code.starts_with("57P")))
     }
 }
 
@@ -177,10 +248,13 @@ impl Database {
                 .await
                 .with_context(|| format!("connecting to {target}"))?;
             tracing::info!(database = %target, "connected to PostgreSQL");
+            let replicas = connect_replicas(settings, &pool)?;
             let pool = Pool::Postgres(pool);
             return Ok(Database {
                 writer: Writer(pool.clone()),
-                reader: Reader(pool),
+                reader: Reader::primary(pool),
+                replicas,
+                written: Arc::default(),
             });
         }
 
@@ -219,9 +293,14 @@ impl Database {
             .max_connections(readers)
             .connect_lazy_with(options.read_only(true));
         tracing::info!(database = %target, "opened SQLite database (WAL)");
+        if !settings.replica_urls.is_empty() {
+            tracing::warn!("READ_REPLICA_URLS is ignored on SQLite: its readers share the file");
+        }
         Ok(Database {
             writer: Writer(Pool::Sqlite(writer)),
-            reader: Reader(Pool::Sqlite(reader)),
+            reader: Reader::primary(Pool::Sqlite(reader)),
+            replicas: None,
+            written: Arc::default(),
         })
     }
 
@@ -229,15 +308,83 @@ impl Database {
         &self.writer
     }
 
-    /// The reader for a landlord's reads. Today every landlord shares one reader;
-    /// the landlord parameter is where replica choice by write LSN will hook in.
-    pub fn reader_for(&self, _landlord: crate::types::Id) -> &Reader {
+    /// The reader for a landlord's reads: a replica that has replayed the
+    /// landlord's last acknowledged write, else the primary (see
+    /// [`replicas`]). Without replicas (and always on SQLite), the primary's
+    /// reader pool. `Err(PoolTimedOut)` (503) when too many reads are falling
+    /// back to the primary at once.
+    pub async fn reader_for(&self, landlord: crate::types::Id) -> sqlx::Result<Reader> {
+        let (Some(replicas), Pool::Postgres(primary)) = (&self.replicas, &self.reader.pool) else {
+            return Ok(self.reader.clone());
+        };
+        let needed = match self.written.get() {
+            Some(written) => written.needed(landlord).await,
+            None => replicas::Needed::Unknown,
+        };
+        match replicas.route(primary, needed).await {
+            replicas::Route::Replica(index) => {
+                let replica = &replicas.replicas[index];
+                replica.reads.fetch_add(1, Ordering::Relaxed);
+                Ok(Reader {
+                    pool: Pool::Postgres(replica.pool.clone()),
+                    replica: Some(index),
+                    _slot: None,
+                })
+            }
+            replicas::Route::Fallback => match replicas.fallback_slot().await {
+                Some(slot) => Ok(Reader {
+                    _slot: Some(Arc::new(slot)),
+                    ..self.reader.clone()
+                }),
+                None => Err(sqlx::Error::PoolTimedOut),
+            },
+        }
+    }
+
+    /// Runs `op` on [`Database::reader_for`]'s reader. When that was a
+    /// replica and the connection failed (it went away since its last poll),
+    /// the replica is skipped and `op` runs again on the primary.
+    pub async fn read<T, E, F>(
+        &self,
+        landlord: crate::types::Id,
+        op: impl Fn(Reader) -> F,
+    ) -> Result<T, E>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: From<sqlx::Error> + ConnectionFailure,
+    {
+        let reader = self.reader_for(landlord).await?;
+        let replica = reader.replica;
+        match op(reader).await {
+            Err(err) if err.is_connection_failure() => {
+                let (Some(replicas), Some(index)) = (&self.replicas, replica) else {
+                    return Err(err);
+                };
+                replicas.mark_down(index);
+                op(self.reader.clone()).await
+            }
+            result => result,
+        }
+    }
+
+    /// The primary's reader, for reads that must see the latest data
+    /// whoever wrote it: login and token checks, the write path's own reads,
+    /// generation counters, admin lists.
+    pub fn reader_prefer_primary(&self) -> &Reader {
         &self.reader
     }
 
-    /// The reader for reads that belong to no landlord (auth, admin).
-    pub fn reader(&self) -> &Reader {
-        &self.reader
+    /// Where [`Database::reader_for`] learns each landlord's last write (the
+    /// cache); without it, reads wait for all the primary has written.
+    pub fn use_written_lsns(&self, written: Arc<dyn replicas::WrittenLsns>) {
+        if self.written.set(written).is_err() {
+            tracing::warn!("the written-LSN source was set twice; keeping the first");
+        }
+    }
+
+    /// Whether reads may go to replicas (PostgreSQL with `READ_REPLICA_URLS`).
+    pub fn has_replicas(&self) -> bool {
+        self.replicas.is_some()
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -253,9 +400,10 @@ impl Database {
         .context("applying migrations")
     }
 
-    /// Readiness: both handles answer a trivial query.
+    /// Readiness: both handles answer a trivial query (replicas are
+    /// optional: reads go to the primary without them).
     pub async fn ping(&self) -> sqlx::Result<()> {
-        for pool in [&self.writer.0, &self.reader.0] {
+        for pool in [&self.writer.0, &self.reader.pool] {
             dispatch!(pool, p => sqlx::query("SELECT 1").execute(p).await.map(drop))?;
         }
         Ok(())
@@ -270,13 +418,17 @@ impl Database {
                 "sqlite"
             },
             writer: self.writer.0.stats(),
-            reader: self.reader.0.stats(),
+            reader: self.reader.pool.stats(),
+            replicas: self.replicas.as_ref().map(|r| r.stats()),
         }
     }
 
     pub async fn close(&self) {
-        for pool in [&self.writer.0, &self.reader.0] {
+        for pool in [&self.writer.0, &self.reader.pool] {
             dispatch!(pool, p => p.close().await);
+        }
+        for replica in self.replicas.iter().flat_map(|r| &r.replicas) {
+            replica.pool.close().await;
         }
     }
 }
@@ -285,14 +437,33 @@ impl Database {
 pub struct DatabaseStats {
     pub engine: &'static str,
     pub writer: PoolStats,
+    /// The primary's reader pool.
     pub reader: PoolStats,
+    /// With `READ_REPLICA_URLS` (PostgreSQL): each replica, and where reads
+    /// went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<replicas::ReplicasStats>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct PoolStats {
     pub size: u32,
     pub idle: usize,
+    pub in_use: usize,
     pub max: u32,
+}
+
+impl PoolStats {
+    fn of<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> PoolStats {
+        let size = pool.size();
+        let idle = pool.num_idle();
+        PoolStats {
+            size,
+            idle,
+            in_use: (size as usize).saturating_sub(idle),
+            max: pool.options().get_max_connections(),
+        }
+    }
 }
 
 impl Pool {
@@ -301,12 +472,42 @@ impl Pool {
     }
 
     fn stats(&self) -> PoolStats {
-        dispatch!(self, p => PoolStats {
-            size: p.size(),
-            idle: p.num_idle(),
-            max: p.options().get_max_connections(),
-        })
+        dispatch!(self, p => PoolStats::of(p))
     }
+}
+
+/// One lazily connected pool per replica URL, and the task polling them.
+fn connect_replicas(
+    settings: &DatabaseSettings,
+    primary: &PgPool,
+) -> anyhow::Result<Option<Arc<replicas::Replicas>>> {
+    if settings.replica_urls.is_empty() {
+        return Ok(None);
+    }
+    let mut pools = Vec::new();
+    for (index, url) in settings.replica_urls.iter().enumerate() {
+        let redacted = url.redacted_url();
+        let options = PgConnectOptions::from_str(url.expose())
+            .with_context(|| format!("parsing replica URL {redacted}"))?;
+        let pool = PoolOptions::<Postgres>::new()
+            .min_connections(
+                settings
+                    .replica_pool_size
+                    .min(settings.replica_max_connections()),
+            )
+            .max_connections(settings.replica_max_connections())
+            .acquire_timeout(Duration::from_secs(settings.replica_timeout_secs))
+            .connect_lazy_with(options);
+        tracing::info!(replica = %redacted, "read replica configured");
+        pools.push(replicas::Replica::new(
+            format!("replica-{}", index + 1),
+            redacted.to_string(),
+            pool,
+        ));
+    }
+    let replicas = Arc::new(replicas::Replicas::new(pools, settings));
+    tokio::spawn(Arc::clone(&replicas).poll_forever(primary.clone()));
+    Ok(Some(replicas))
 }
 
 fn pool_options<DB: sqlx::Database>(settings: &DatabaseSettings) -> PoolOptions<DB> {

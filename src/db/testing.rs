@@ -6,7 +6,7 @@ use crate::db::{Database, Pool};
 
 /// The pool behind the database's reader.
 pub fn reader_pool(db: &Database) -> &Pool {
-    db.reader().pool()
+    db.reader_prefer_primary().pool()
 }
 
 /// The pool behind the database's writer.

@@ -324,7 +324,7 @@ async fn table_counts(db: &Database) -> SeedSummary {
     ] {
         let sql = format!("SELECT COUNT(*) FROM {table}");
         let n: i64 =
-            dispatch!(db.reader().pool(), p => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            dispatch!(db.reader_prefer_primary().pool(), p => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .fetch_one(p)
             .await)
             .expect("count");
@@ -363,7 +363,7 @@ async fn loads_into_an_empty_sqlite_database_once() {
     assert!(summary.payments > 0 && summary.charges > 0);
 
     // Text order is time order: ids (given in time order) agree with paid_at.
-    let out_of_order: i64 = dispatch!(db.reader().pool(), p => sqlx::query_scalar(
+    let out_of_order: i64 = dispatch!(db.reader_prefer_primary().pool(), p => sqlx::query_scalar(
         "SELECT COUNT(*) FROM payments a JOIN payments b ON b.id = a.id + 1 WHERE a.paid_at > b.paid_at",
     )
     .fetch_one(p)
@@ -371,10 +371,11 @@ async fn loads_into_an_empty_sqlite_database_once() {
     .expect("query");
     assert_eq!(out_of_order, 0);
     // The demo login works.
-    let creds = crate::db::users::credentials_by_email(db.reader(), "demo@mfuko.local")
-        .await
-        .expect("query")
-        .expect("demo user");
+    let creds =
+        crate::db::users::credentials_by_email(db.reader_prefer_primary(), "demo@mfuko.local")
+            .await
+            .expect("query")
+            .expect("demo user");
     assert!(crate::auth::verify_password("demo", &creds.password_hash).expect("verify"));
 
     let again = load(&db, &spec, Nairobi, &bar)

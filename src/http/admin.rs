@@ -37,7 +37,7 @@ async fn unallocated_payments(
     _admin: AdminUser,
     Query(page): Query<PageRequest>,
 ) -> AppResult<Json<Page<Unallocated>>> {
-    let rows = payments::unallocated(state.db.reader(), page).await?;
+    let rows = payments::unallocated(state.db.reader_prefer_primary(), page).await?;
     Ok(Json(Page::from_rows(rows, page, |row| row.payment.id)))
 }
 
@@ -60,7 +60,8 @@ async fn allocate_payment(
     Ok(Json(payment))
 }
 
-/// Pools and their occupancy (replicas and lag join when replicas do).
+/// Pools and their occupancy; with replicas, each replica (health, replay
+/// position, lag) and how many reads went where.
 #[utoipa::path(get, path = "/admin/db", tag = "admin", responses((status = 200, description = "OK", body = DatabaseStats)))]
 async fn database(
     State(state): State<AppState>,

@@ -63,7 +63,7 @@ impl FromRequestParts<AppState> for AuthUser {
                 token_hash,
             });
         }
-        let owner = tokens::owner(state.db.reader(), &token_hash, Utc::now())
+        let owner = tokens::owner(state.db.reader_prefer_primary(), &token_hash, Utc::now())
             .await?
             .ok_or(AppError::Unauthorized)?;
         state
@@ -118,7 +118,7 @@ impl FromRequestParts<AppState> for Landlord {
                 "admins choose the landlord with ?landlord_id=",
             )),
             (Role::Admin, Some(id)) => {
-                if users::is_landlord(state.db.reader(), id).await? {
+                if users::is_landlord(state.db.reader_prefer_primary(), id).await? {
                     Ok(Landlord(id))
                 } else {
                     Err(AppError::NotFound("landlord"))
@@ -162,7 +162,7 @@ async fn login(
         tracing::warn!(client = ?address, email = ?logged, "login refused: too many failed attempts");
         return Err(locked);
     }
-    let credentials = users::credentials_by_email(state.db.reader(), email).await?;
+    let credentials = users::credentials_by_email(state.db.reader_prefer_primary(), email).await?;
     let stored = credentials.as_ref().map(|c| c.password_hash.clone());
     let valid = state.login.verify(body.password, stored).await?;
     let user_id = match (valid, credentials) {
@@ -184,7 +184,7 @@ async fn login(
             Ok(tokens::insert(write.tx(), user_id, &token_hash, now, expires_at).await?)
         })
         .await?;
-    let user = users::get(state.db.reader(), user_id)
+    let user = users::get(state.db.reader_prefer_primary(), user_id)
         .await?
         .ok_or(AppError::Unauthorized)?;
     tracing::info!(user_id, "login");
@@ -211,6 +211,6 @@ async fn logout(State(state): State<AppState>, user: AuthUser) -> AppResult<Stat
 
 #[utoipa::path(get, path = "/auth/me", tag = "auth", responses((status = 200, description = "OK", body = User)))]
 async fn me(State(state): State<AppState>, user: AuthUser) -> AppResult<Json<User>> {
-    let found = users::get(state.db.reader(), user.id).await?;
+    let found = users::get(state.db.reader_prefer_primary(), user.id).await?;
     found.map(Json).ok_or(AppError::Unauthorized)
 }

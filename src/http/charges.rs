@@ -37,13 +37,12 @@ async fn list(
     Query(filter): Query<Filter>,
     Query(page): Query<PageRequest>,
 ) -> AppResult<Json<Page<Charge>>> {
-    let rows = charges::list(
-        state.db.reader_for(landlord),
-        landlord,
-        filter.lease_id,
-        page,
-    )
-    .await?;
+    let rows = state
+        .db
+        .read(landlord, |reader| async move {
+            charges::list(&reader, landlord, filter.lease_id, page).await
+        })
+        .await?;
     Ok(Json(Page::from_rows(rows, page, |c| c.id)))
 }
 
@@ -63,7 +62,12 @@ async fn show(
     Landlord(landlord): Landlord,
     Path(id): Path<Id>,
 ) -> AppResult<Json<Charge>> {
-    let found = charges::get(state.db.reader_for(landlord), landlord, id).await?;
+    let found = state
+        .db
+        .read(landlord, |reader| async move {
+            charges::get(&reader, landlord, id).await
+        })
+        .await?;
     found.map(Json).ok_or(AppError::NotFound("charge"))
 }
 

@@ -36,7 +36,12 @@ async fn list(
     Query(filter): Query<Filter>,
     Query(page): Query<PageRequest>,
 ) -> AppResult<Json<Page<Lease>>> {
-    let rows = leases::list(state.db.reader_for(landlord), landlord, filter.status, page).await?;
+    let rows = state
+        .db
+        .read(landlord, |reader| async move {
+            leases::list(&reader, landlord, filter.status, page).await
+        })
+        .await?;
     Ok(Json(Page::from_rows(rows, page, |l| l.id)))
 }
 
@@ -56,7 +61,12 @@ async fn show(
     Landlord(landlord): Landlord,
     Path(id): Path<Id>,
 ) -> AppResult<Json<Lease>> {
-    let found = leases::get(state.db.reader_for(landlord), landlord, id).await?;
+    let found = state
+        .db
+        .read(landlord, |reader| async move {
+            leases::get(&reader, landlord, id).await
+        })
+        .await?;
     found.map(Json).ok_or(AppError::NotFound("lease"))
 }
 

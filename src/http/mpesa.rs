@@ -47,8 +47,13 @@ async fn list_shortcodes(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
 ) -> AppResult<Json<Vec<Shortcode>>> {
-    let reader = state.db.reader_for(landlord);
-    Ok(Json(shortcodes::list(reader, landlord).await?))
+    let list = state
+        .db
+        .read(landlord, |reader| async move {
+            shortcodes::list(&reader, landlord).await
+        })
+        .await?;
+    Ok(Json(list))
 }
 
 /// What Daraja expects back: `ResultCode` 0 accepts the confirmation.

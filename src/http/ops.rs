@@ -103,6 +103,27 @@ async fn prometheus(State(state): State<AppState>) -> Response {
         metrics::gauge!("mfuko_db_pool_connections", "pool" => pool).set(f64::from(numbers.size));
         metrics::gauge!("mfuko_db_pool_idle", "pool" => pool).set(numbers.idle as f64);
     }
+    if let Some(replicas) = &pools.replicas {
+        for replica in &replicas.replicas {
+            let name = replica.name.clone();
+            metrics::gauge!("mfuko_db_pool_connections", "pool" => name.clone())
+                .set(f64::from(replica.pool.size));
+            metrics::gauge!("mfuko_db_pool_idle", "pool" => name.clone())
+                .set(replica.pool.idle as f64);
+            metrics::gauge!("mfuko_db_replica_healthy", "replica" => name.clone())
+                .set(if replica.usable { 1.0 } else { 0.0 });
+            metrics::gauge!("mfuko_db_replica_lag_bytes", "replica" => name.clone())
+                .set(replica.lag_bytes as f64);
+            metrics::gauge!("mfuko_db_replica_lag_seconds", "replica" => name.clone())
+                .set(replica.lag_seconds);
+            metrics::counter!("mfuko_db_reads_total", "target" => name).absolute(replica.reads);
+        }
+        let reads = &replicas.reads;
+        metrics::counter!("mfuko_db_reads_total", "target" => "primary_fallback")
+            .absolute(reads.primary_fallback);
+        metrics::counter!("mfuko_db_reads_refused_total").absolute(reads.refused);
+        metrics::counter!("mfuko_db_reads_waited_total").absolute(reads.waited);
+    }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],
         crate::telemetry::metrics().render(),

@@ -41,13 +41,17 @@ async fn list(
     Query(filter): Query<Filter>,
     Query(page): Query<PageRequest>,
 ) -> AppResult<Json<Page<Payment>>> {
-    let reader = state.db.reader_for(landlord);
     let filter = payments::ListFilter {
         lease: filter.lease_id,
         status: filter.status,
         unallocated: filter.unallocated,
     };
-    let rows = payments::list(reader, landlord, filter, page).await?;
+    let rows = state
+        .db
+        .read(landlord, |reader| async move {
+            payments::list(&reader, landlord, filter, page).await
+        })
+        .await?;
     Ok(Json(Page::from_rows(rows, page, |p| p.id)))
 }
 
@@ -68,7 +72,12 @@ async fn show(
     Landlord(landlord): Landlord,
     Path(id): Path<Id>,
 ) -> AppResult<Json<Payment>> {
-    let found = payments::get(state.db.reader_for(landlord), landlord, id).await?;
+    let found = state
+        .db
+        .read(landlord, |reader| async move {
+            payments::get(&reader, landlord, id).await
+        })
+        .await?;
     found.map(Json).ok_or(AppError::NotFound("payment"))
 }
 

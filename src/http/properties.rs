@@ -39,7 +39,11 @@ async fn list(
     let params = format!("{}:{}", page.after_id(), page.page_size());
     let db = state.db.clone();
     let load = move || async move {
-        let rows = properties::list(db.reader_for(landlord), landlord, page).await?;
+        let rows = db
+            .read(landlord, |reader| async move {
+                properties::list(&reader, landlord, page).await
+            })
+            .await?;
         json_bytes(&Page::from_rows(rows, page, |p| p.id))
     };
     let served = state
@@ -68,7 +72,12 @@ async fn show(
     Landlord(landlord): Landlord,
     Path(id): Path<Id>,
 ) -> AppResult<Json<Property>> {
-    let found = properties::get(state.db.reader_for(landlord), landlord, id).await?;
+    let found = state
+        .db
+        .read(landlord, |reader| async move {
+            properties::get(&reader, landlord, id).await
+        })
+        .await?;
     found.map(Json).ok_or(AppError::NotFound("property"))
 }
 
@@ -101,12 +110,22 @@ async fn list_units(
     Path(property): Path<Id>,
     Query(page): Query<PageRequest>,
 ) -> AppResult<Json<Page<Unit>>> {
-    let reader = state.db.reader_for(landlord);
-    // An empty list must not hide that the property is not the landlord's.
-    if properties::get(reader, landlord, property).await?.is_none() {
-        return Err(AppError::NotFound("property"));
-    }
-    let rows = units::list_for_property(reader, landlord, property, page).await?;
+    let rows = state
+        .db
+        .read(landlord, |reader| async move {
+            // An empty list must not hide that the property is not the landlord's.
+            if properties::get(&reader, landlord, property)
+                .await?
+                .is_none()
+            {
+                return Ok(None);
+            }
+            units::list_for_property(&reader, landlord, property, page)
+                .await
+                .map(Some)
+        })
+        .await?
+        .ok_or(AppError::NotFound("property"))?;
     Ok(Json(Page::from_rows(rows, page, |u| u.id)))
 }
 
@@ -127,7 +146,12 @@ async fn show_unit(
     Landlord(landlord): Landlord,
     Path(id): Path<Id>,
 ) -> AppResult<Json<Unit>> {
-    let found = units::get(state.db.reader_for(landlord), landlord, id).await?;
+    let found = state
+        .db
+        .read(landlord, |reader| async move {
+            units::get(&reader, landlord, id).await
+        })
+        .await?;
     found.map(Json).ok_or(AppError::NotFound("unit"))
 }
 

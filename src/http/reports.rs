@@ -162,7 +162,9 @@ async fn landlord_dashboard(
 ) -> AppResult<Cached> {
     let allowed = match user.role {
         Role::Landlord => user.id == landlord,
-        Role::Admin => crate::db::users::is_landlord(state.db.reader(), landlord).await?,
+        Role::Admin => {
+            crate::db::users::is_landlord(state.db.reader_prefer_primary(), landlord).await?
+        }
     };
     if !allowed {
         return Err(AppError::NotFound("landlord"));

@@ -49,7 +49,11 @@ async fn list(
     );
     let db = state.db.clone();
     let load = move || async move {
-        let rows = tenants::list(db.reader_for(landlord), landlord, status, page).await?;
+        let rows = db
+            .read(landlord, |reader| async move {
+                tenants::list(&reader, landlord, status, page).await
+            })
+            .await?;
         json_bytes(&Page::from_rows(rows, page, |t| t.id))
     };
     let served = state
@@ -78,7 +82,12 @@ async fn show(
     Landlord(landlord): Landlord,
     Path(id): Path<Id>,
 ) -> AppResult<Json<Tenant>> {
-    let found = tenants::get(state.db.reader_for(landlord), landlord, id).await?;
+    let found = state
+        .db
+        .read(landlord, |reader| async move {
+            tenants::get(&reader, landlord, id).await
+        })
+        .await?;
     found.map(Json).ok_or(AppError::NotFound("tenant"))
 }
 

@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use chrono::NaiveDate;
 
 use crate::cache::{Cache, Served, View, entry::json_body};
-use crate::db::Database;
+use crate::db::{Database, Reader};
 use crate::error::AppResult;
 use crate::reports::{
     DateRange, Scope, Source, arrears, dashboard, financial, metrics, occupancy, payments,
@@ -77,7 +77,19 @@ impl Report {
 
     /// Computes the report's JSON body on the landlord's reader.
     async fn load(self, db: Database, landlord: Id, property: Option<Id>) -> AppResult<Bytes> {
-        let reader = db.reader_for(landlord);
+        db.read(landlord, |reader| async move {
+            self.load_on(&reader, landlord, property).await
+        })
+        .await
+    }
+
+    /// Computes the report's JSON body on `reader`.
+    async fn load_on(
+        self,
+        reader: &Reader,
+        landlord: Id,
+        property: Option<Id>,
+    ) -> AppResult<Bytes> {
         let scope = Scope::new(reader, landlord, property).await?;
         match self {
             Report::Dashboard { today } => {

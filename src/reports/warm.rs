@@ -39,9 +39,12 @@ pub fn spawn(db: Database, cache: Cache, tz: chrono_tz::Tz) {
 pub async fn warm(db: &Database, cache: &Cache, today: NaiveDate) -> AppResult<usize> {
     let settings = cache.settings();
     let since = today.checked_sub_days(Days::new(30)).unwrap_or(today);
-    let landlords =
-        reports::most_active_landlords(db.reader(), since, i64::from(settings.warm_landlords))
-            .await?;
+    let landlords = reports::most_active_landlords(
+        db.reader_prefer_primary(),
+        since,
+        i64::from(settings.warm_landlords),
+    )
+    .await?;
     let results: Vec<AppResult<()>> =
         stream::iter(landlords)
             .map(|landlord| {

@@ -25,6 +25,7 @@ use futures_util::future::BoxFuture;
 
 use crate::cache::generations::{Counters, Source};
 use crate::db::generations::{self, EVERY_LANDLORD};
+use crate::db::replicas::Lsn;
 use crate::db::{Constraint, Reader, WriteTx, Writer, is_reference_violation};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::{Id, Money};
@@ -109,11 +110,32 @@ impl WritePath {
             bumped.push((landlord, data, value.unsigned_abs()));
         }
         tx.commit().await?;
-        self.cache.advance(&bumped).await;
+        let lsn = self.position_after_commit().await;
+        self.cache.advance(&bumped, lsn).await;
         for token_hash in &forgotten_tokens {
             self.cache.forget_token(token_hash).await;
         }
         Ok(value)
+    }
+
+    /// With replicas: the primary's WAL position now, which covers the
+    /// commit just made, so reads wait for a replica that has replayed it.
+    /// Tried three times; should the primary not answer, the write stands
+    /// and only its position is unknown (logged).
+    async fn position_after_commit(&self) -> Option<Lsn> {
+        if !self.cache.tracks_lsns() {
+            return None;
+        }
+        for attempt in 0..3 {
+            match self.writer.wal_position().await {
+                Ok(position) => return position,
+                Err(err) if attempt == 2 => {
+                    tracing::error!(error = %err, "reading the WAL position after a commit failed; replicas may serve this write late");
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            }
+        }
+        None
     }
 
     /// [`WritePath::run`] for a write that changes `data` of one landlord.

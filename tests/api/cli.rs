@@ -249,10 +249,11 @@ async fn user_add_reads_the_password_from_a_file() {
     let db = mfuko::db::Database::connect(&settings.database)
         .await
         .expect("db");
-    let stored = mfuko::db::users::credentials_by_email(db.reader(), "f@example.com")
-        .await
-        .expect("query")
-        .expect("the user exists");
+    let stored =
+        mfuko::db::users::credentials_by_email(db.reader_prefer_primary(), "f@example.com")
+            .await
+            .expect("query")
+            .expect("the user exists");
     assert!(mfuko::auth::verify_password("from-a-file", &stored.password_hash).expect("hash"));
     assert!(!mfuko::auth::verify_password("second line", &stored.password_hash).expect("hash"));
     db.close().await;

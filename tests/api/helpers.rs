@@ -287,7 +287,7 @@ pub const ACCOUNT_REF: &str = "KAMAU-A1";
 /// After every API test, whatever it wrote: the roll-ups its writes kept
 /// must equal what the history says (`mfuko rollups verify`).
 pub async fn assert_rollups_agree(db: &mfuko::db::Database) {
-    let differences = match mfuko::db::rollups::verify(db.reader()).await {
+    let differences = match mfuko::db::rollups::verify(db.reader_prefer_primary()).await {
         Ok(differences) => differences,
         // The test closed the database on purpose (readiness checks).
         Err(sqlx::Error::PoolClosed) => return,
@@ -301,7 +301,7 @@ pub async fn assert_rollups_agree(db: &mfuko::db::Database) {
     let today = chrono::Utc::now()
         .with_timezone(&chrono_tz::Africa::Nairobi)
         .date_naive();
-    let reader = db.reader();
+    let reader = db.reader_prefer_primary();
     for landlord in mfuko::reports::check::landlords(reader)
         .await
         .expect("landlords")

@@ -19,5 +19,6 @@ mod ops;
 mod oracle;
 mod payments;
 mod redis_cache;
+mod replicas;
 mod reports;
 mod validation;

@@ -62,7 +62,7 @@ static CLUSTER: OnceLock<Result<Option<PgCluster>, String>> = OnceLock::new();
 /// Under `CI=true` (env var CI equal to "true" or "1") absent binaries are a panic instead.
 pub fn cluster() -> Option<&'static PgCluster> {
     let state = CLUSTER.get_or_init(|| match find_bin_dir()? {
-        Some(bin_dir) => PgCluster::start(bin_dir).map(Some),
+        Some(bin_dir) => PgCluster::start(bin_dir, &[]).map(Some),
         None if in_ci() => Err("CI is set but no PostgreSQL binaries were found (checked \
              $PG_BIN, /usr/lib/postgresql/*/bin and initdb on PATH); install PostgreSQL \
              or set PG_BIN"
@@ -83,6 +83,22 @@ pub fn cluster() -> Option<&'static PgCluster> {
 }
 
 impl PgCluster {
+    /// A cluster of its own (not the shared one), e.g. the primary of the replica tests,
+    /// which pause replay and must not slow the other tests. `None` as for [`cluster`].
+    pub fn dedicated() -> Option<PgCluster> {
+        match find_bin_dir() {
+            // Commits flushed (and so streamed) when acknowledged, and other WAL within
+            // milliseconds, as on a production primary.
+            Ok(Some(bin_dir)) => Some(
+                PgCluster::start(bin_dir, &["synchronous_commit=on", "wal_writer_delay=10ms"])
+                    .unwrap_or_else(|e| panic!("{e}")),
+            ),
+            Ok(None) if !in_ci() => None,
+            Ok(None) => panic!("CI is set but no PostgreSQL binaries were found"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
     #[allow(
         dead_code,
         reason = "part of the harness API; not every test binary uses it"
@@ -133,7 +149,7 @@ impl PgCluster {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
-    fn start(bin_dir: PathBuf) -> Result<Self, String> {
+    fn start(bin_dir: PathBuf, extra_settings: &[&str]) -> Result<Self, String> {
         // initdb and postgres refuse to run as root; CI and dev containers are root.
         let as_postgres = running_as_root();
         // The postgres user must traverse every parent of the cluster dir, and $TMPDIR may be
@@ -179,6 +195,7 @@ impl PgCluster {
             .arg("-p")
             .arg(port.to_string())
             .args(SERVER_SETTINGS.iter().flat_map(|setting| ["-c", setting]))
+            .args(extra_settings.iter().flat_map(|setting| ["-c", setting]))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -218,6 +235,135 @@ impl PgCluster {
             data_dir,
             _watchdog: watchdog,
         })
+    }
+}
+
+/// A streaming replica of a [`PgCluster`], made with `pg_basebackup -R` and run on its own
+/// loopback port under a watchdog that also takes `stop` and `start` lines on stdin (so a test
+/// can take the replica down and bring it back); it stops the server and removes the files
+/// when this process exits.
+pub struct PgReplica {
+    port: u16,
+    bin_dir: PathBuf,
+    watchdog: std::sync::Mutex<(Child, std::process::ChildStdin)>,
+}
+
+/// Like [`WATCHDOG`], plus `stop` / `start` commands, one per line on stdin.
+const REPLICA_WATCHDOG: &str = r#"
+trap '' HUP INT TERM
+bin=$1 data=$2 root=$3
+shift 3
+run() { "$bin/postgres" -D "$data" -k "$root" "$@" </dev/null >>"$root/postgres.log" 2>&1 & pid=$!; }
+run "$@"
+while read -r command; do
+  case $command in
+    stop) kill -INT "$pid" 2>/dev/null; wait "$pid";;
+    start) run "$@";;
+  esac
+done
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+rm -rf "$root"
+"#;
+
+impl PgReplica {
+    /// Copies `primary` with `pg_basebackup -R` and starts the copy as a hot standby.
+    pub fn start(primary: &PgCluster) -> PgReplica {
+        use std::io::Write as _;
+        let as_postgres = running_as_root();
+        let root = tempfile::Builder::new()
+            .prefix("mfuko-replica-")
+            .tempdir_in("/tmp")
+            .expect("replica temp dir");
+        let root_path = root.path().to_path_buf();
+        if as_postgres {
+            run(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&root_path))
+            .expect("chown the replica dir");
+        }
+        let data_dir = root_path.join("data");
+        run(server_command(
+            as_postgres,
+            &primary.bin_dir.join("pg_basebackup"),
+            &root_path,
+        )
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-R",
+            "--checkpoint=fast",
+            "-p",
+        ])
+        .arg(primary.port.to_string())
+        .arg("-D")
+        .arg(&data_dir))
+        .unwrap_or_else(|e| panic!("pg_basebackup: {e}"));
+        let port = free_port().expect("a free port");
+        let mut watchdog = server_command(as_postgres, Path::new("sh"), &root_path)
+            .arg("-c")
+            .arg(REPLICA_WATCHDOG)
+            .arg("sh")
+            .arg(&primary.bin_dir)
+            .arg(&data_dir)
+            .arg(&root_path)
+            .arg("-p")
+            .arg(port.to_string())
+            .args(SERVER_SETTINGS.iter().flat_map(|setting| ["-c", setting]))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawning the replica watchdog");
+        let stdin = watchdog.stdin.take().expect("watchdog stdin");
+        let _ = root.keep();
+        let replica = PgReplica {
+            port,
+            bin_dir: primary.bin_dir.clone(),
+            watchdog: std::sync::Mutex::new((watchdog, stdin)),
+        };
+        replica.wait_until(true);
+        let _ = std::io::stdout().flush();
+        replica
+    }
+
+    /// The URL of `database` on the replica (the primary's database of the same name).
+    pub fn url_of(&self, primary_url: &str) -> String {
+        let name = primary_url.rsplit('/').next().expect("a database name");
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Stops the replica (fast shutdown) and waits until it refuses connections.
+    pub fn stop(&self) {
+        self.command("stop");
+        self.wait_until(false);
+    }
+
+    /// Starts the stopped replica again and waits until it accepts connections.
+    pub fn restart(&self) {
+        self.command("start");
+        self.wait_until(true);
+    }
+
+    fn command(&self, line: &str) {
+        use std::io::Write as _;
+        let mut watchdog = self.watchdog.lock().unwrap_or_else(|e| e.into_inner());
+        writeln!(watchdog.1, "{line}").expect("writing to the replica watchdog");
+        watchdog.1.flush().expect("flushing the replica watchdog");
+    }
+
+    fn wait_until(&self, ready: bool) {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        while is_ready(&self.bin_dir, self.port).unwrap_or(false) != ready {
+            assert!(
+                Instant::now() < deadline,
+                "replica on port {} not {} after {STARTUP_TIMEOUT:?}",
+                self.port,
+                if ready { "up" } else { "down" }
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 

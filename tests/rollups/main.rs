@@ -336,7 +336,7 @@ fn json<T: serde::Serialize>(value: T) -> Value {
 /// day, and a range with partial months, from the roll-ups, the history and
 /// the oracle.
 async fn check_step(app: &TestApp, landlord: Id) -> Result<(), TestCaseError> {
-    let reader = app.db.reader();
+    let reader = app.db.reader_prefer_primary();
     let scope = Scope {
         landlord,
         property: None,
@@ -452,14 +452,15 @@ fn run(backend: Backend) {
                 world.charges.len() + world.payments.len(),
                 std::sync::atomic::Ordering::Relaxed,
             );
-            let differences = reports::check::compare(app.db.reader(), world.landlord, today())
-                .await
-                .expect("reports from both sources");
+            let differences =
+                reports::check::compare(app.db.reader_prefer_primary(), world.landlord, today())
+                    .await
+                    .expect("reports from both sources");
             if !differences.is_empty() {
                 return Err(TestCaseError::fail(format!("{differences:#?}")));
             }
             if n.is_multiple_of(50) {
-                let drift = mfuko::db::rollups::verify(app.db.reader())
+                let drift = mfuko::db::rollups::verify(app.db.reader_prefer_primary())
                     .await
                     .expect("verify");
                 if !drift.is_empty() {
@@ -472,7 +473,7 @@ fn run(backend: Backend) {
         })
     });
     let drift = runtime
-        .block_on(mfuko::db::rollups::verify(app.db.reader()))
+        .block_on(mfuko::db::rollups::verify(app.db.reader_prefer_primary()))
         .expect("verify");
     assert!(drift.is_empty(), "roll-up tables drifted: {drift:#?}");
     eprintln!(

@@ -158,7 +158,7 @@ async fn prepare(
     let db = Database::connect(&db_settings).await?;
     db.migrate().await?;
     let mut rate = None;
-    if users::count(db.reader()).await? == 0 {
+    if users::count(db.reader_prefer_primary()).await? == 0 {
         let progress = ProgressBar::new(0).with_style(
             ProgressStyle::with_template(
                 "seeding [{bar:40}] {human_pos}/{human_len} rows ({per_sec})",
