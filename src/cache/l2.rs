@@ -212,6 +212,28 @@ impl L2 {
         reply.is_some()
     }
 
+    /// Adds `by` to the counter at `key` (deleting it at zero or below) and
+    /// keeps it for `ttl`; `false` when Redis could not be asked.
+    pub async fn add(&self, key: &str, by: i64, ttl: Duration) -> bool {
+        const ADD: &str = "local n = redis.call('INCRBY', KEYS[1], ARGV[1]) \
+            if n <= 0 then redis.call('DEL', KEYS[1]) \
+            else redis.call('PEXPIRE', KEYS[1], ARGV[2]) end \
+            return n";
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let reply: Option<Value> = self
+            .run(
+                redis::cmd("EVAL")
+                    .arg(ADD)
+                    .arg(1)
+                    .arg(key)
+                    .arg(by)
+                    .arg(ms)
+                    .clone(),
+            )
+            .await;
+        reply.is_some()
+    }
+
     /// `MGET`: `None` when Redis could not be asked.
     pub async fn get_strings(&self, keys: &[String]) -> Option<Vec<Option<String>>> {
         self.run(redis::cmd("MGET").arg(keys).clone()).await

@@ -21,6 +21,10 @@ use crate::types::Id;
 /// replayed the write anyway.
 const LSN_TTL: Duration = Duration::from_secs(3600);
 
+/// How long a write's in-flight mark outlives an instance that died between
+/// marking and clearing it.
+const PENDING_TTL: Duration = Duration::from_secs(30);
+
 /// The positions this instance knows (`None`: a write that touched every
 /// landlord).
 #[derive(Default)]
@@ -64,9 +68,31 @@ impl Cache {
         }
     }
 
+    /// Marks `landlords` as being written (`by` = 1, before the commit) or
+    /// no longer (`by` = -1, after the position is recorded or the write
+    /// failed).
+    pub async fn mark_writing(&self, landlords: &[Option<Id>], by: i64) {
+        if let Some(l2) = &self.inner.l2 {
+            for &landlord in landlords {
+                l2.add(&self.pending_key(landlord), by, PENDING_TTL).await;
+            }
+        }
+    }
+
     fn lsn_key(&self, landlord: Option<Id>) -> String {
+        self.position_key("lsn", landlord)
+    }
+
+    fn pending_key(&self, landlord: Option<Id>) -> String {
+        self.position_key("lsn-writing", landlord)
+    }
+
+    fn position_key(&self, kind: &str, landlord: Option<Id>) -> String {
         let who = landlord.map_or_else(|| "*".to_owned(), |id| id.to_string());
-        format!("{}:v{SCHEMA_VERSION}:lsn:{who}", self.inner.settings.prefix)
+        format!(
+            "{}:v{SCHEMA_VERSION}:{kind}:{who}",
+            self.inner.settings.prefix
+        )
     }
 
     /// What a read for `landlord` must see.
@@ -83,11 +109,20 @@ impl Cache {
         if l2.is_down() || !self.is_following() {
             return Needed::Unknown;
         }
-        let keys = [self.lsn_key(Some(landlord)), self.lsn_key(None)];
+        let keys = [
+            self.lsn_key(Some(landlord)),
+            self.lsn_key(None),
+            self.pending_key(Some(landlord)),
+            self.pending_key(None),
+        ];
         let Some(values) = l2.get_strings(&keys).await else {
             return Needed::Unknown;
         };
-        let shared = values
+        if values[2..].iter().any(Option::is_some) {
+            // A write is committing: its position is not in Redis yet.
+            return Needed::Unknown;
+        }
+        let shared = values[..2]
             .iter()
             .flatten()
             .filter_map(|hex| u64::from_str_radix(hex, 16).ok())

@@ -109,9 +109,26 @@ impl WritePath {
             let value = generations::bump(&mut tx, row, data.code()).await?;
             bumped.push((landlord, data, value.unsigned_abs()));
         }
-        tx.commit().await?;
-        let lsn = self.position_after_commit().await;
-        self.cache.advance(&bumped, lsn).await;
+        // With replicas, other instances must not trust a landlord's old
+        // position from the moment the new generation can be read (the
+        // commit) until its position is recorded (`cache::lsns`).
+        let writing: Vec<Option<Id>> = if self.cache.tracks_lsns() {
+            let mut landlords: Vec<Option<Id>> = bumped.iter().map(|(l, _, _)| *l).collect();
+            landlords.dedup();
+            self.cache.mark_writing(&landlords, 1).await;
+            landlords
+        } else {
+            Vec::new()
+        };
+        let committed = tx.commit().await;
+        if committed.is_ok() {
+            let lsn = self.position_after_commit().await;
+            self.cache.advance(&bumped, lsn).await;
+        }
+        if !writing.is_empty() {
+            self.cache.mark_writing(&writing, -1).await;
+        }
+        committed?;
         for token_hash in &forgotten_tokens {
             self.cache.forget_token(token_hash).await;
         }

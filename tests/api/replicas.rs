@@ -380,3 +380,35 @@ async fn sqlite_reads_its_own_file_whatever_the_replica_setting() {
     assert_eq!(stats["engine"], "sqlite");
     assert!(stats.get("replicas").is_none(), "{stats:#}");
 }
+
+/// Between a write's commit and the moment its WAL position reaches Redis,
+/// another instance may already read the new generation from the database:
+/// the write marks its landlord as being written first, and reads on every
+/// instance then wait for all the primary has written (found by
+/// `mfuko bench --scenarios freshness` with replay paused: 31 stale reads).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_in_flight_makes_every_instance_wait_for_the_primary() {
+    use mfuko::db::replicas::Needed;
+    let Some(pair) = pair() else { return };
+    if RedisServer::start().is_none() {
+        return;
+    }
+    let _turn = turn().await;
+    let setup = setup(pair, 2, |_| {}).await;
+    let (a, b) = (&setup.apps[0], &setup.apps[1]);
+    let landlord = crate::helpers::id(
+        &a.get("/api/v1/auth/me", &setup.landlord)
+            .await
+            .expect(StatusCode::OK),
+    );
+    setup.pay(1_000).await;
+    let on_b = b.cache.written_lsns();
+    let Needed::Known(before) = on_b.needed(landlord).await else {
+        panic!("the position of the payment should be known in Redis");
+    };
+    assert!(before.0 > 0, "no position recorded for the payment");
+    a.cache.mark_writing(&[Some(landlord)], 1).await;
+    assert_eq!(on_b.needed(landlord).await, Needed::Unknown);
+    a.cache.mark_writing(&[Some(landlord)], -1).await;
+    assert_eq!(on_b.needed(landlord).await, Needed::Known(before));
+}
