@@ -277,7 +277,17 @@ impl Replicas {
                         .tried
                         .is_some_and(|tried| tried.elapsed() < self.health);
                 if !resting {
+                    let was_usable = self.is_usable(&seen);
                     replica.poll(head).await;
+                    let now = replica.seen();
+                    if was_usable && now.healthy && !self.is_usable(&now) {
+                        tracing::warn!(
+                            replica = %replica.name,
+                            lag_bytes = now.lag_bytes,
+                            lag_seconds = now.lag_secs,
+                            "replica lags beyond max_replica_lag; its reads go to the primary"
+                        );
+                    }
                 }
             }
         }
