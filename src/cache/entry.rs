@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::body::Bytes;
+use axum::{body::Bytes, http::HeaderValue};
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever the envelope layout changes.
@@ -18,6 +18,9 @@ pub struct Entry {
     pub body: Bytes,
     /// Strong validator: the first 128 bits of the body's SHA-256, hex.
     pub etag: String,
+    /// The `ETag` header's value (the validator quoted), made once rather
+    /// than on every hit.
+    pub etag_header: HeaderValue,
     pub created_at_ms: u64,
     /// Until when the entry is served as fresh; after it, as stale while a
     /// refresh runs (the L1 keeps it a little longer for that).
@@ -27,8 +30,11 @@ pub struct Entry {
 impl Entry {
     pub fn new(body: Bytes, ttl: Duration) -> Entry {
         let digest = Sha256::digest(&body);
+        let etag = hex::encode(&digest[..16]);
         Entry {
-            etag: hex::encode(&digest[..16]),
+            etag_header: HeaderValue::from_str(&format!("\"{etag}\""))
+                .unwrap_or_else(|_| HeaderValue::from_static("\"\"")),
+            etag,
             body,
             created_at_ms: now_ms(),
             fresh_until: Instant::now() + ttl,

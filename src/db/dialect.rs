@@ -1,6 +1,6 @@
 //! The few places where SQLite and PostgreSQL need different SQL.
 
-use crate::db::{Pool, WriteTx, dispatch, dispatch_tx};
+use crate::db::{Pool, TxConn, WriteTx, dispatch, dispatch_tx};
 
 /// After rows were inserted with explicit ids (the demo-data loader does), move
 /// PostgreSQL's identity sequences past them. SQLite needs nothing: its rowid
@@ -36,6 +36,24 @@ pub async fn analyze(pool: &Pool) -> sqlx::Result<()> {
         "ANALYZE"
     };
     dispatch!(pool, p => sqlx::query(sql).execute(p).await.map(drop))
+}
+
+/// SQLite: sets the page cache of the transaction's connection to `kib` KiB
+/// and returns what it was (`None` on PostgreSQL, whose cache is the
+/// server's).
+pub async fn set_sqlite_cache_kib(tx: &mut WriteTx, kib: i64) -> sqlx::Result<Option<i64>> {
+    let TxConn::Sqlite(conn) = tx.conn_mut() else {
+        return Ok(None);
+    };
+    let before: i64 = sqlx::query_scalar("PRAGMA cache_size")
+        .fetch_one(&mut **conn)
+        .await?;
+    // A negative cache_size is in KiB, a positive one in pages.
+    let before_kib = if before < 0 { -before } else { before * 4 };
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = -{kib}")))
+        .execute(&mut **conn)
+        .await?;
+    Ok(Some(before_kib))
 }
 
 /// SQL for the `YYYY-MM` month of a date column (`DATE` on PostgreSQL, ISO

@@ -15,6 +15,9 @@ use crate::types::Id;
 /// Rows between commits.
 const COMMIT_EVERY: u64 = 50_000;
 
+/// SQLite's page cache while loading, in KiB.
+const LOAD_CACHE_KIB: i64 = 256 * 1024;
+
 /// Inserts `$rows` into `$table` in batches as large as the engine's bound
 /// parameter limit allows. Each `column: value` names a column and the value
 /// bound for it; the SQL is built once per batch size.
@@ -93,6 +96,10 @@ async fn load_data(
         .await
         .context("opening a write transaction")?;
     ensure_empty(&mut tx).await?;
+    // A bulk load maintains every index of hundreds of thousands of rows: the
+    // writer's page cache, sized for serving, is far too small for that, so
+    // SQLite's is raised while loading (and set back after).
+    let serving_cache = dialect::set_sqlite_cache_kib(&mut tx, LOAD_CACHE_KIB).await?;
     let mut loader = Loader {
         db,
         tx: Some(tx),
@@ -203,6 +210,9 @@ async fn load_data(
     rollups::rebuild(loader.tx().await?)
         .await
         .context("building the roll-ups")?;
+    if let Some(kib) = serving_cache {
+        dialect::set_sqlite_cache_kib(loader.tx().await?, kib).await?;
+    }
     loader.commit().await?;
     dialect::analyze(db.writer().pool())
         .await

@@ -52,8 +52,8 @@ pub struct Cached {
 impl IntoResponse for Cached {
     fn into_response(self) -> Response {
         let entry = &self.served.entry;
-        let etag = format!("\"{}\"", entry.etag);
-        let not_modified = self.if_none_match.matches(&etag);
+        let etag = entry.etag_header.to_str().unwrap_or_default();
+        let not_modified = self.if_none_match.matches(etag);
         let mut response = if not_modified {
             StatusCode::NOT_MODIFIED.into_response()
         } else {
@@ -64,9 +64,7 @@ impl IntoResponse for Cached {
             response
         };
         let headers = response.headers_mut();
-        if let Ok(value) = HeaderValue::from_str(&etag) {
-            headers.insert(ETAG, value);
-        }
+        headers.insert(ETAG, entry.etag_header.clone());
         headers.insert(
             "x-cache",
             HeaderValue::from_static(self.served.tier.header()),
