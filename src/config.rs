@@ -27,8 +27,18 @@ pub struct Settings {
     pub mpesa: MpesaSettings,
     pub money: MoneySettings,
     pub log: LogSettings,
+    pub web: WebSettings,
     /// IANA time zone that decides what "today" and "this month" mean.
     pub timezone: String,
+}
+
+/// The web app's sessions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebSettings {
+    /// Mark the session cookie `Secure` (set it when mfuko is served over
+    /// HTTPS, e.g. behind a TLS-terminating proxy).
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -207,6 +217,7 @@ impl Default for Settings {
             mpesa: MpesaSettings::default(),
             money: MoneySettings::default(),
             log: LogSettings::default(),
+            web: WebSettings::default(),
             timezone: "Africa/Nairobi".into(),
         }
     }

@@ -16,4 +16,5 @@ pub mod reports;
 pub mod startup;
 pub mod telemetry;
 pub mod types;
+pub mod web;
 pub mod write;

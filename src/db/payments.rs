@@ -313,6 +313,20 @@ pub struct ListFilter {
     pub unallocated: bool,
 }
 
+/// The landlord's `limit` latest payments by payment date (the web
+/// dashboard's "recent payments").
+pub async fn recent(db: &Reader, landlord: Id, limit: i64) -> sqlx::Result<Vec<Payment>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM payments WHERE landlord_id = $1 \
+         ORDER BY paid_at DESC, id DESC LIMIT $2"
+    );
+    dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(landlord)
+        .bind(limit)
+        .fetch_all(p)
+        .await)
+}
+
 pub async fn list(
     db: &Reader,
     landlord: Id,

@@ -55,6 +55,14 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<AuthUser> {
         let token = bearer_token(parts).ok_or(AppError::Unauthorized)?;
+        AuthUser::from_token(state, token).await
+    }
+}
+
+impl AuthUser {
+    /// The owner of a bearer token (the API's header, the web app's session
+    /// cookie): from the cache when checked recently, else the database.
+    pub async fn from_token(state: &AppState, token: &str) -> AppResult<AuthUser> {
         let token_hash = auth::token_hash(token);
         if let Some(cached) = state.cache.token_owner(&token_hash).await {
             return Ok(AuthUser {
@@ -154,7 +162,31 @@ async fn login(
     Json(body): Json<LoginRequest>,
 ) -> AppResult<Json<LoginResponse>> {
     let address = peer.map(|Extension(ConnectInfo(peer))| peer.ip());
-    let email = body.email.trim();
+    let session = sign_in(&state, &body.email, body.password, address).await?;
+    Ok(Json(LoginResponse {
+        token: session.token,
+        token_type: "Bearer",
+        expires_at: session.expires_at,
+        user: session.user,
+    }))
+}
+
+/// A new bearer token, for the API's login and the web app's session.
+pub struct Session {
+    pub token: String,
+    pub expires_at: chrono::DateTime<Utc>,
+    pub user: User,
+}
+
+/// Checks a password (throttled per account and client address) and issues a
+/// token: the one sign-in of the API and of the web app.
+pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: String,
+    address: Option<std::net::IpAddr>,
+) -> AppResult<Session> {
+    let email = email.trim();
     // The email as typed reaches the log: bounded, and Debug-quoted so a line
     // break in it cannot forge another log line.
     let logged: String = email.chars().take(100).collect();
@@ -164,7 +196,7 @@ async fn login(
     }
     let credentials = users::credentials_by_email(state.db.reader_prefer_primary(), email).await?;
     let stored = credentials.as_ref().map(|c| c.password_hash.clone());
-    let valid = state.login.verify(body.password, stored).await?;
+    let valid = state.login.verify(password, stored).await?;
     let user_id = match (valid, credentials) {
         (true, Some(credentials)) => credentials.id,
         _ => {
@@ -188,16 +220,16 @@ async fn login(
         .await?
         .ok_or(AppError::Unauthorized)?;
     tracing::info!(user_id, "login");
-    Ok(Json(LoginResponse {
+    Ok(Session {
         token,
-        token_type: "Bearer",
         expires_at,
         user,
-    }))
+    })
 }
 
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204, description = "token revoked")))]
-async fn logout(State(state): State<AppState>, user: AuthUser) -> AppResult<StatusCode> {
+/// Revokes the token behind `user`, here and (through the cache) on every
+/// instance.
+pub async fn sign_out(state: &AppState, user: &AuthUser) -> AppResult<()> {
     state
         .writes
         .run(async |write| {
@@ -205,7 +237,12 @@ async fn logout(State(state): State<AppState>, user: AuthUser) -> AppResult<Stat
             write.forget_token(&user.token_hash);
             Ok(())
         })
-        .await?;
+        .await
+}
+
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204, description = "token revoked")))]
+async fn logout(State(state): State<AppState>, user: AuthUser) -> AppResult<StatusCode> {
+    sign_out(&state, &user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

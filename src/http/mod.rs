@@ -174,6 +174,7 @@ fn router(state: AppState) -> Router {
             get(move || async move { openapi::json_response(&document) }),
         )
         .route("/docs", get(openapi::docs_page))
+        .merge(crate::web::router())
         .fallback(|| async { AppError::NotFound("route") })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .route_layer(axum::middleware::from_fn(ops::record))

@@ -25,7 +25,7 @@ use crate::error::AppResult;
 use crate::reports::{Scope, Source, fifo::OpenCharges};
 use crate::types::{Id, Money, Period};
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ArrearsReport {
     pub as_of: NaiveDate,
     pub property_id: Option<Id>,
@@ -34,7 +34,7 @@ pub struct ArrearsReport {
     pub leases: Vec<LeaseArrears>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ArrearsSummary {
     /// Total due and unpaid (the sum of the aged buckets).
     pub total_arrears: Money,
@@ -48,7 +48,9 @@ pub struct ArrearsSummary {
     pub unallocated: Money,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct Buckets {
     #[serde(rename = "0_30")]
     pub days_0_30: Money,
@@ -60,7 +62,7 @@ pub struct Buckets {
     pub days_90_plus: Money,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct LeaseArrears {
     pub lease_id: Id,
     pub property_id: Id,

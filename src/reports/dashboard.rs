@@ -19,7 +19,7 @@ use crate::reports::{
 };
 use crate::types::{Id, Period};
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Dashboard {
     pub landlord_id: Id,
     pub property_id: Option<Id>,
@@ -32,7 +32,7 @@ pub struct Dashboard {
     pub arrears: ArrearsSummary,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Counts {
     pub properties: i64,
     pub units: i64,

@@ -12,7 +12,7 @@ use crate::error::AppResult;
 use crate::reports::{DateRange, Scope, Source, percent, sums, sums::Sums};
 use crate::types::{Id, Money, PaymentMethod, Period};
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct FinancialReport {
     pub from: chrono::NaiveDate,
     pub to: chrono::NaiveDate,
@@ -26,7 +26,9 @@ pub struct FinancialReport {
     pub by_method: Vec<MethodTotal>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct Totals {
     pub billed: Money,
     pub collected: Money,
@@ -34,21 +36,21 @@ pub struct Totals {
     pub collection_pct: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PropertyTotals {
     pub property_id: Option<Id>,
     #[serde(flatten)]
     pub totals: Totals,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct MonthTotals {
     pub month: Period,
     #[serde(flatten)]
     pub totals: Totals,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct MethodTotal {
     pub method: PaymentMethod,
     pub collected: Money,

@@ -20,7 +20,7 @@ use crate::types::{Id, Money, Period};
 pub const SERIES_MONTHS: u32 = 12;
 pub const TOP_DEBTORS: usize = 5;
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PaymentMetrics {
     pub as_of: NaiveDate,
     pub month: Period,
@@ -39,7 +39,7 @@ pub struct PaymentMetrics {
     pub top_debtors: Vec<Debtor>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Debtor {
     pub lease_id: Id,
     pub tenant: String,

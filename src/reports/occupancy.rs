@@ -17,14 +17,14 @@ use crate::error::AppResult;
 use crate::reports::{Scope, Source, dashboard::Counts, percent};
 use crate::types::Id;
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct OccupancyReport {
     pub as_of: NaiveDate,
     pub total: Occupancy,
     pub properties: Vec<PropertyOccupancy>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Occupancy {
     /// Every unit, off-market ones included.
     pub units: i64,
@@ -35,7 +35,7 @@ pub struct Occupancy {
     pub occupancy_pct: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PropertyOccupancy {
     pub property_id: Id,
     pub name: String,

@@ -14,7 +14,7 @@ use crate::types::{Id, Money, PaymentMethod, PaymentStatus};
 /// How many recent payments the report lists.
 pub const RECENT: i64 = 20;
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PaymentsReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -26,27 +26,29 @@ pub struct PaymentsReport {
     pub recent: Vec<Recent>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct CountAmount {
     pub count: i64,
     pub amount: Money,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct StatusGroup {
     pub status: PaymentStatus,
     #[serde(flatten)]
     pub totals: CountAmount,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct MethodGroup {
     pub method: PaymentMethod,
     #[serde(flatten)]
     pub totals: CountAmount,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Recent {
     pub id: Id,
     pub lease_id: Option<Id>,

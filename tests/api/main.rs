@@ -22,3 +22,4 @@ mod redis_cache;
 mod replicas;
 mod reports;
 mod validation;
+mod web;

@@ -1,0 +1,123 @@
+//! The session cookie and CSRF tokens.
+
+use axum::{
+    extract::FromRequestParts,
+    http::{HeaderMap, HeaderValue, header, request::Parts},
+    response::{IntoResponse, Redirect, Response},
+};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::http::{AppState, auth::AuthUser};
+
+const SESSION: &str = "mfuko_session";
+const LOGIN_CSRF: &str = "mfuko_login";
+
+/// A signed-in user of the web app, and the CSRF token their forms carry.
+pub struct SignedIn {
+    pub user: AuthUser,
+    pub csrf: String,
+}
+
+/// The value of cookie `name`, if the request sent it.
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find_map(|(key, value)| (key == name).then_some(value))
+}
+
+/// The CSRF token of a session: a digest of its token (never the token).
+fn csrf_of(token: &str) -> String {
+    let digest = Sha256::digest(format!("mfuko-csrf:{token}").as_bytes());
+    hex::encode(&digest[..16])
+}
+
+pub fn csrf_matches(expected: &str, given: &str) -> bool {
+    !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
+}
+
+/// The login form's CSRF token: the pre-session cookie's value, or a new one
+/// (with the cookie that sets it).
+pub fn login_csrf(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    if let Some(value) = cookie_value(headers, LOGIN_CSRF).filter(|value| value.len() == 32) {
+        return (value.to_owned(), None);
+    }
+    let value = crate::auth::new_token()
+        .chars()
+        .take(32)
+        .collect::<String>();
+    let cookie = format!("{LOGIN_CSRF}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=3600");
+    (value, HeaderValue::from_str(&cookie).ok())
+}
+
+pub fn has_login_cookie(headers: &HeaderMap) -> bool {
+    cookie_value(headers, LOGIN_CSRF).is_some()
+}
+
+/// `Set-Cookie` for a new session: `HttpOnly`, `SameSite=Lax`, `Secure`
+/// when served over TLS (`web.secure_cookies`), living as long as its token.
+pub fn cookie(state: &AppState, token: &str) -> HeaderValue {
+    let max_age = state.settings.auth.token_ttl_hours * 3600;
+    let secure = if state.settings.web.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+pub fn cleared_cookie(state: &AppState) -> HeaderValue {
+    let secure = if state.settings.web.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Pages need a session: without one (or with a revoked or expired one),
+/// the browser is sent to the sign-in page.
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<SignedIn, Response> {
+        let Some(token) = cookie_value(&parts.headers, SESSION).filter(|t| !t.is_empty()) else {
+            return Err(Redirect::to("/login").into_response());
+        };
+        match AuthUser::from_token(state, token).await {
+            Ok(user) => Ok(SignedIn {
+                user,
+                csrf: csrf_of(token),
+            }),
+            Err(crate::error::AppError::Unauthorized) => {
+                Err(Redirect::to("/login").into_response())
+            }
+            Err(err) => Err(err.into_response()),
+        }
+    }
+}
+
+impl axum::extract::OptionalFromRequestParts<AppState> for SignedIn {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<SignedIn>, std::convert::Infallible> {
+        Ok(
+            <SignedIn as FromRequestParts<AppState>>::from_request_parts(parts, state)
+                .await
+                .ok(),
+        )
+    }
+}

@@ -1,0 +1,257 @@
+//! The web app, over HTTP as a browser uses it (cookies and forms, no
+//! redirects followed): sign-in with its CSRF check, the dashboard showing
+//! the API's figures, a payment changing them, isolation, sign-out revoking
+//! the session, and the accessibility basics of every page.
+
+use reqwest::{StatusCode, header};
+use serde_json::json;
+
+use crate::helpers::{TestApp, setup_lease};
+
+/// A browser: no redirects followed, cookies kept by hand.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    html: String,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: app.url(""),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let response = request
+            .header(header::COOKIE, self.cookie_header())
+            .send()
+            .await
+            .expect("request");
+        let set_cookies: Vec<String> = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|value| value.to_str().expect("ascii cookie").to_owned())
+            .collect();
+        for cookie in &set_cookies {
+            let pair = cookie.split(';').next().expect("a pair");
+            let (name, value) = pair.split_once('=').expect("name=value");
+            self.cookies.retain(|(known, _)| known != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        Page {
+            status: response.status(),
+            location: response
+                .headers()
+                .get(header::LOCATION)
+                .map(|value| value.to_str().expect("location").to_owned()),
+            set_cookies,
+            html: response.text().await.expect("body"),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.client.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self.client.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
+    }
+}
+
+/// The value of the first `name="csrf"` field of a page.
+fn csrf(html: &str) -> String {
+    let start = html.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
+    html[start..start + html[start..].find('"').expect("end of value")].to_owned()
+}
+
+/// The text of the element with `id`.
+fn text_of(html: &str, id: &str) -> String {
+    let start = html.find(&format!(r#"id="{id}">"#)).expect("the element") + id.len() + 6;
+    html[start..start + html[start..].find('<').expect("end of text")].to_owned()
+}
+
+/// Every visible form field has a label, every chart a text alternative.
+fn assert_accessible(html: &str) {
+    for input in html.split("<input").skip(1) {
+        let tag = &input[..input.find('>').expect("end of tag")];
+        if tag.contains(r#"type="hidden""#) {
+            continue;
+        }
+        let id_start = tag.find(r#"id=""#).expect("a field without an id") + 4;
+        let id = &tag[id_start..id_start + tag[id_start..].find('"').expect("id end")];
+        assert!(
+            html.contains(&format!(r#"<label for="{id}">"#)),
+            "field {id} has no label"
+        );
+    }
+    for svg in html.split("<svg").skip(1) {
+        assert!(
+            svg.starts_with(r#" viewBox"#) && svg.contains(r#"role="img""#),
+            "chart without role"
+        );
+        assert!(svg.contains("<title"), "chart without a title");
+        assert!(svg.contains("<desc"), "chart without a description");
+    }
+}
+
+async fn sign_in(browser: &mut Browser, email: &str, password: &str) -> Page {
+    let form = browser.get("/login").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert_accessible(&form.html);
+    let token = csrf(&form.html);
+    browser
+        .post(
+            "/login",
+            &[("email", email), ("password", password), ("csrf", &token)],
+        )
+        .await
+}
+
+async fn the_dashboard_page_shows_the_apis_figures_and_sign_out_ends_the_session(app: TestApp) {
+    let (_, api) = app.landlord("wanjiru@example.co.ke").await;
+    let lease = setup_lease(&app, &api, None).await.lease;
+    app.post(
+        "/api/v1/payments",
+        &api,
+        json!({ "lease_id": lease, "amount": 150_000, "method": "cash" }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let mut browser = Browser::new(&app);
+
+    // Signed out, everything leads to the sign-in page.
+    for path in ["/", "/dashboard"] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(page.location.as_deref(), Some("/login"), "{path}");
+    }
+
+    // A forged or missing CSRF token is refused, a wrong password too.
+    let form = browser.get("/login").await;
+    let token = csrf(&form.html);
+    let forged = browser
+        .post(
+            "/login",
+            &[
+                ("email", "wanjiru@example.co.ke"),
+                ("password", "secret-pw"),
+                ("csrf", "0123"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let wrong = browser
+        .post(
+            "/login",
+            &[
+                ("email", "wanjiru@example.co.ke"),
+                ("password", "nope"),
+                ("csrf", &token),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.html.contains("do not match"));
+
+    let signed = sign_in(&mut browser, "wanjiru@example.co.ke", "secret-pw").await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed.location.as_deref(), Some("/dashboard"));
+    let session = signed
+        .set_cookies
+        .iter()
+        .find(|cookie| cookie.starts_with("mfuko_session="))
+        .expect("a session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
+
+    // The collected figure is the API's, formatted.
+    let dashboard = browser.get("/dashboard").await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+    assert_accessible(&dashboard.html);
+    let api_dashboard = app
+        .get("/api/v1/dashboard", &api)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(api_dashboard["metrics"]["collected_this_month"], 150_000);
+    assert_eq!(
+        text_of(&dashboard.html, "collected-this-month"),
+        "KES 1,500.00"
+    );
+    assert!(dashboard.html.contains("Arrears by age"));
+
+    // A payment shows on the next load.
+    app.post(
+        "/api/v1/payments",
+        &api,
+        json!({ "lease_id": lease, "amount": 123_456_700, "method": "bank", "reference": "FT26335ABC" }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let dashboard = browser.get("/dashboard").await;
+    assert_eq!(
+        text_of(&dashboard.html, "collected-this-month"),
+        "KES 1,236,067.00"
+    );
+
+    // Another landlord sees only their own figures.
+    app.landlord("otieno@example.co.ke").await;
+    let mut other = Browser::new(&app);
+    sign_in(&mut other, "otieno@example.co.ke", "secret-pw").await;
+    let theirs = other.get("/dashboard").await;
+    assert_eq!(text_of(&theirs.html, "collected-this-month"), "KES 0.00");
+    assert!(!theirs.html.contains("Wanjiru"));
+
+    // Sign-out needs the page's CSRF token, then revokes the session.
+    let token = csrf(&dashboard.html);
+    let forged = browser.post("/logout", &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let old_session = browser.cookie_header();
+    let out = browser.post("/logout", &[("csrf", &token)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location.as_deref(), Some("/login"));
+    assert!(
+        out.set_cookies
+            .iter()
+            .any(|cookie| cookie.starts_with("mfuko_session=;"))
+    );
+    // The old cookie no longer opens anything.
+    let replay = browser
+        .send(
+            browser
+                .client
+                .get(format!("{}/dashboard", browser.base))
+                .header(header::COOKIE, old_session),
+        )
+        .await;
+    assert_eq!(replay.status, StatusCode::SEE_OTHER);
+}
+
+crate::on_both_databases!(the_dashboard_page_shows_the_apis_figures_and_sign_out_ends_the_session);
