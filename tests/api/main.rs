@@ -6,6 +6,7 @@ mod redis_server;
 mod support;
 
 mod auth;
+mod browser;
 mod cache;
 mod charges;
 mod cli;

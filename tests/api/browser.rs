@@ -1,0 +1,253 @@
+//! The web app in a real browser: Debian's headless Chromium driven through
+//! chromedriver (WebDriver, with `fantoccini`), on SQLite and PostgreSQL.
+//! Signs in as a landlord, checks the dashboard's collected figure against
+//! the API's, sees a payment change it on the next load, checks that every
+//! form field has a label and every chart a text alternative, saves
+//! full-page screenshots (desktop and a 390 px phone) under
+//! `target/screenshots/`, and signs out.
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, setup_lease};
+use crate::support::{free_port, in_ci, on_path, warn_loudly};
+
+/// chromedriver on a free loopback port, stopped when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_driver() -> Option<Driver> {
+    let (Some(driver), Some(_)) = (on_path("chromedriver"), on_path("chromium")) else {
+        assert!(
+            !in_ci(),
+            "CI is set but chromium / chromedriver are missing (apt-get install chromium chromium-driver)"
+        );
+        warn_loudly(&[
+            "WARNING: chromium or chromedriver not found: the browser tests were SKIPPED.",
+            "Install them (apt-get install chromium chromium-driver) to run them.",
+        ]);
+        return None;
+    };
+    let port = free_port().expect("a free port");
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting chromedriver");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(Driver { child, port })
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        json!({ "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"] }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a browser session")
+}
+
+async fn text(browser: &Client, css: &str) -> String {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .expect("text")
+}
+
+/// Every visible form field has a label, every chart a title and description.
+async fn assert_accessible(browser: &Client) {
+    let missing = browser
+        .execute(
+            "return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                .filter(f => !f.id || !document.querySelector(`label[for='${f.id}']`))
+                .map(f => f.name);",
+            vec![],
+        )
+        .await
+        .expect("checking labels");
+    assert_eq!(missing, json!([]), "form fields without a label");
+    let charts = browser
+        .execute(
+            "return [...document.querySelectorAll('svg')]
+                .filter(s => s.getAttribute('role') !== 'img' || !s.querySelector('title') || !s.querySelector('desc'))
+                .length;",
+            vec![],
+        )
+        .await
+        .expect("checking charts");
+    assert_eq!(charts, json!(0), "charts without a text alternative");
+}
+
+/// A screenshot of the whole page at `width`, under `target/screenshots/`.
+async fn screenshot(browser: &Client, width: u32, name: &str) -> PathBuf {
+    browser.set_window_size(width, 900).await.expect("resize");
+    let height = browser
+        .execute("return document.documentElement.scrollHeight;", vec![])
+        .await
+        .expect("page height")
+        .as_u64()
+        .unwrap_or(900);
+    browser
+        .set_window_size(
+            width,
+            u32::try_from(height).unwrap_or(900).clamp(600, 6000) + 120,
+        )
+        .await
+        .expect("resize to the page");
+    let png = browser.screenshot().await.expect("screenshot");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let path = dir.join(name);
+    std::fs::write(&path, png).expect("writing the screenshot");
+    path
+}
+
+async fn sign_in(browser: &Client, base: &str, email: &str, password: &str) {
+    browser.goto(&format!("{base}/")).await.expect("home");
+    assert!(
+        browser
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .ends_with("/login")
+    );
+    assert_accessible(browser).await;
+    browser
+        .find(Locator::Id("email"))
+        .await
+        .expect("email")
+        .send_keys(email)
+        .await
+        .expect("typing");
+    browser
+        .find(Locator::Id("password"))
+        .await
+        .expect("password")
+        .send_keys(password)
+        .await
+        .expect("typing");
+    browser
+        .find(Locator::Css("form[action='/login'] button"))
+        .await
+        .expect("sign-in button")
+        .click()
+        .await
+        .expect("signing in");
+}
+
+async fn a_landlord_signs_in_sees_their_figures_and_signs_out(app: TestApp) {
+    let Some(driver) = start_driver() else { return };
+    let (_, api) = app.landlord("wanjiru@example.co.ke").await;
+    let lease = setup_lease(&app, &api, None).await.lease;
+    app.post(
+        "/api/v1/payments",
+        &api,
+        json!({ "lease_id": lease, "amount": 250_000, "method": "cash" }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let base = app.url("");
+    let browser = browser(&driver).await;
+
+    sign_in(&browser, &base, "wanjiru@example.co.ke", "secret-pw").await;
+    assert!(
+        browser
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .ends_with("/dashboard")
+    );
+    let api_figures: Value = app
+        .get("/api/v1/dashboard", &api)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(api_figures["metrics"]["collected_this_month"], 250_000);
+    assert_eq!(
+        text(&browser, "#collected-this-month").await,
+        "KES 2,500.00"
+    );
+    assert_accessible(&browser).await;
+    let engine = if app.db.is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    screenshot(&browser, 1280, &format!("dashboard-desktop-{engine}.png")).await;
+    screenshot(&browser, 390, &format!("dashboard-phone-{engine}.png")).await;
+
+    // A payment recorded meanwhile shows on the next load.
+    app.post(
+        "/api/v1/payments",
+        &api,
+        json!({ "lease_id": lease, "amount": 1_000_000, "method": "cash" }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    browser.refresh().await.expect("reload");
+    assert_eq!(
+        text(&browser, "#collected-this-month").await,
+        "KES 12,500.00"
+    );
+
+    // Signing out ends the session: the dashboard leads to sign-in again.
+    browser
+        .find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .expect("sign-out button")
+        .click()
+        .await
+        .expect("signing out");
+    assert!(
+        browser
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .ends_with("/login")
+    );
+    browser
+        .goto(&format!("{base}/dashboard"))
+        .await
+        .expect("dashboard");
+    assert!(
+        browser
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .ends_with("/login")
+    );
+    browser.close().await.expect("closing the browser");
+}
+
+crate::on_both_databases!(a_landlord_signs_in_sees_their_figures_and_signs_out);
