@@ -61,26 +61,22 @@ pub fn has_login_cookie(headers: &HeaderMap) -> bool {
 /// `Set-Cookie` for a new session: `HttpOnly`, `SameSite=Lax`, `Secure`
 /// when served over TLS (`web.secure_cookies`), living as long as its token.
 pub fn cookie(state: &AppState, token: &str) -> HeaderValue {
-    let max_age = state.settings.auth.token_ttl_hours * 3600;
-    let secure = if state.settings.web.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{SESSION}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    session_cookie(state, token, state.settings.auth.token_ttl_hours * 3600)
 }
 
+/// `Set-Cookie` that removes the session cookie.
 pub fn cleared_cookie(state: &AppState) -> HeaderValue {
+    session_cookie(state, "", 0)
+}
+
+fn session_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
     let secure = if state.settings.web.secure_cookies {
         "; Secure"
     } else {
         ""
     };
     HeaderValue::from_str(&format!(
-        "{SESSION}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+        "{SESSION}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }

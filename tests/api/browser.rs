@@ -141,20 +141,15 @@ async fn sign_in(browser: &Client, base: &str, email: &str, password: &str) {
             .ends_with("/login")
     );
     assert_accessible(browser).await;
-    browser
-        .find(Locator::Id("email"))
-        .await
-        .expect("email")
-        .send_keys(email)
-        .await
-        .expect("typing");
-    browser
-        .find(Locator::Id("password"))
-        .await
-        .expect("password")
-        .send_keys(password)
-        .await
-        .expect("typing");
+    for (field, value) in [("email", email), ("password", password)] {
+        browser
+            .find(Locator::Id(field))
+            .await
+            .unwrap_or_else(|e| panic!("the {field} field: {e}"))
+            .send_keys(value)
+            .await
+            .expect("typing");
+    }
     browser
         .find(Locator::Css("form[action='/login'] button"))
         .await
