@@ -74,7 +74,8 @@ async fn browser(driver: &Driver) -> Client {
 
 async fn text(browser: &Client, css: &str) -> String {
     browser
-        .find(Locator::Css(css))
+        .wait()
+        .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"))
         .text()
@@ -130,16 +131,23 @@ async fn screenshot(browser: &Client, width: u32, name: &str) -> PathBuf {
     path
 }
 
+/// Waits (up to 10 s) until the browser has navigated to `path`: a click
+/// returns before the navigation it starts has finished.
+async fn wait_for_path(browser: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = browser.current_url().await.expect("url");
+        if url.path() == path {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still at {url}, expected {path}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 async fn sign_in(browser: &Client, base: &str, email: &str, password: &str) {
     browser.goto(&format!("{base}/")).await.expect("home");
-    assert!(
-        browser
-            .current_url()
-            .await
-            .expect("url")
-            .path()
-            .ends_with("/login")
-    );
+    wait_for_path(browser, "/login").await;
     assert_accessible(browser).await;
     for (field, value) in [("email", email), ("password", password)] {
         browser
@@ -174,14 +182,7 @@ async fn a_landlord_signs_in_sees_their_figures_and_signs_out(app: TestApp) {
     let browser = browser(&driver).await;
 
     sign_in(&browser, &base, "wanjiru@example.co.ke", "secret-pw").await;
-    assert!(
-        browser
-            .current_url()
-            .await
-            .expect("url")
-            .path()
-            .ends_with("/dashboard")
-    );
+    wait_for_path(&browser, "/dashboard").await;
     let api_figures: Value = app
         .get("/api/v1/dashboard", &api)
         .await
@@ -222,26 +223,12 @@ async fn a_landlord_signs_in_sees_their_figures_and_signs_out(app: TestApp) {
         .click()
         .await
         .expect("signing out");
-    assert!(
-        browser
-            .current_url()
-            .await
-            .expect("url")
-            .path()
-            .ends_with("/login")
-    );
+    wait_for_path(&browser, "/login").await;
     browser
         .goto(&format!("{base}/dashboard"))
         .await
         .expect("dashboard");
-    assert!(
-        browser
-            .current_url()
-            .await
-            .expect("url")
-            .path()
-            .ends_with("/login")
-    );
+    wait_for_path(&browser, "/login").await;
     browser.close().await.expect("closing the browser");
 }
 
