@@ -238,3 +238,27 @@ pub async fn billable(
     .fetch_all(conn)
     .await)
 }
+
+/// An active lease as a person picks it: property, unit and tenant.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ActiveLabel {
+    pub lease_id: Id,
+    pub property: String,
+    pub unit: String,
+    pub tenant: String,
+}
+
+/// The landlord's active leases, by property and unit (the web app's
+/// payment form).
+pub async fn active_labels(db: &Reader, landlord: Id) -> sqlx::Result<Vec<ActiveLabel>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT l.id AS lease_id, p.name AS property, u.label AS unit, t.name AS tenant \
+         FROM leases l JOIN properties p ON p.id = l.property_id \
+         JOIN units u ON u.id = l.unit_id JOIN tenants t ON t.id = l.tenant_id \
+         WHERE l.landlord_id = $1 AND l.status = 'active' \
+         ORDER BY p.name, u.label, l.id LIMIT 2000",
+    )
+    .bind(landlord)
+    .fetch_all(p)
+    .await)
+}

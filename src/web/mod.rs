@@ -10,6 +10,7 @@
 
 mod charts;
 pub mod format;
+mod pages;
 mod session;
 
 use askama::Template;
@@ -26,9 +27,8 @@ use crate::db::payments;
 use crate::error::AppError;
 use crate::http::{AppState, auth};
 use crate::reports::{dashboard::Dashboard, views};
-use crate::types::Role;
 use format::{kes, percent, thousands};
-use session::{SignedIn, csrf_matches};
+use session::{Landlord, SignedIn, csrf_matches};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -36,6 +36,12 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_page).post(login))
         .route("/logout", axum::routing::post(logout))
         .route("/dashboard", get(dashboard))
+        .route("/properties", get(pages::properties))
+        .route("/properties/{id}", get(pages::property))
+        .route(
+            "/payments",
+            get(pages::payments).post(pages::record_payment),
+        )
         .route("/assets/app.css", get(stylesheet))
 }
 
@@ -194,15 +200,8 @@ struct DashboardPage {
 }
 
 /// The dashboard: the API's cached dashboard view (the same bytes), shown.
-async fn dashboard(State(state): State<AppState>, signed_in: SignedIn) -> Response {
-    if signed_in.user.role != Role::Landlord {
-        return (
-            StatusCode::FORBIDDEN,
-            "the web dashboard is for landlords; admins use the API with ?landlord_id=",
-        )
-            .into_response();
-    }
-    let landlord = signed_in.user.id;
+async fn dashboard(State(state): State<AppState>, signed_in: Landlord) -> Response {
+    let landlord = signed_in.id;
     let report = views::Report::Dashboard {
         today: state.today(),
     };

@@ -19,6 +19,33 @@ pub struct SignedIn {
     pub csrf: String,
 }
 
+/// A signed-in landlord (the pages show a landlord's own data; an admin is
+/// refused with 403 until the operator pages exist).
+pub struct Landlord {
+    pub id: crate::types::Id,
+    pub csrf: String,
+}
+
+impl FromRequestParts<AppState> for Landlord {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Landlord, Response> {
+        let signed_in =
+            <SignedIn as FromRequestParts<AppState>>::from_request_parts(parts, state).await?;
+        if signed_in.user.role != crate::types::Role::Landlord {
+            return Err((
+                axum::http::StatusCode::FORBIDDEN,
+                "these pages are for landlords; admins use the API with ?landlord_id=",
+            )
+                .into_response());
+        }
+        Ok(Landlord {
+            id: signed_in.user.id,
+            csrf: signed_in.csrf,
+        })
+    }
+}
+
 /// The value of cookie `name`, if the request sent it.
 fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

@@ -1,7 +1,8 @@
 //! The web app in a real browser: Debian's headless Chromium driven through
 //! chromedriver (WebDriver, with `fantoccini`), on SQLite and PostgreSQL.
 //! Signs in as a landlord, checks the dashboard's collected figure against
-//! the API's, sees a payment change it on the next load, checks that every
+//! the API's, records a cash payment through the form and sees the figure
+//! change, finds another landlord's property answering 404, checks that every
 //! form field has a label and every chart a text alternative, saves
 //! full-page screenshots (desktop and a 390 px phone) under
 //! `target/screenshots/`, and signs out.
@@ -201,19 +202,68 @@ async fn a_landlord_signs_in_sees_their_figures_and_signs_out(app: TestApp) {
     screenshot(&browser, 1280, &format!("dashboard-desktop-{engine}.png")).await;
     screenshot(&browser, 390, &format!("dashboard-phone-{engine}.png")).await;
 
-    // A payment recorded meanwhile shows on the next load.
-    app.post(
-        "/api/v1/payments",
-        &api,
-        json!({ "lease_id": lease, "amount": 1_000_000, "method": "cash" }),
-    )
-    .await
-    .expect(StatusCode::CREATED);
-    browser.refresh().await.expect("reload");
+    // A cash payment recorded through the form shows on the dashboard.
+    browser
+        .goto(&format!("{base}/payments"))
+        .await
+        .expect("payments page");
+    assert_accessible(&browser).await;
+    browser
+        .find(Locator::Id("amount"))
+        .await
+        .expect("amount field")
+        .send_keys("10,000")
+        .await
+        .expect("typing");
+    browser
+        .find(Locator::Css("form[action='/payments'] button"))
+        .await
+        .expect("record button")
+        .click()
+        .await
+        .expect("recording");
+    // The form posts to the page it is on: wait for the new row.
+    browser
+        .wait()
+        .for_element(Locator::XPath("//td[text()='KES 10,000.00']"))
+        .await
+        .expect("the recorded payment listed");
+    screenshot(&browser, 390, &format!("payments-phone-{engine}.png")).await;
+    browser.set_window_size(1280, 900).await.expect("resize");
+    let api_figures: Value = app
+        .get("/api/v1/dashboard", &api)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(api_figures["metrics"]["collected_this_month"], 1_250_000);
+    browser
+        .goto(&format!("{base}/dashboard"))
+        .await
+        .expect("dashboard");
     assert_eq!(
         text(&browser, "#collected-this-month").await,
         "KES 12,500.00"
     );
+
+    // Another landlord's property is not found; one's own is shown.
+    let (_, theirs) = app.landlord("otieno@example.co.ke").await;
+    let foreign = crate::helpers::new_property(&app, &theirs, "Otieno Court").await;
+    browser
+        .goto(&format!("{base}/properties/{foreign}"))
+        .await
+        .expect("foreign property");
+    assert_eq!(text(&browser, "h1").await, "Not found");
+    browser
+        .goto(&format!("{base}/properties"))
+        .await
+        .expect("properties");
+    browser
+        .find(Locator::LinkText("Kilimani Heights"))
+        .await
+        .expect("own property link")
+        .click()
+        .await
+        .expect("opening the property");
+    assert!(text(&browser, "h1").await.starts_with("Kilimani Heights"));
 
     // Signing out ends the session: the dashboard leads to sign-in again.
     browser

@@ -221,6 +221,56 @@ async fn the_dashboard_page_shows_the_apis_figures_and_sign_out_ends_the_session
         "KES 1,236,067.00"
     );
 
+    // The payment form: a forged token is refused, a bad amount explained,
+    // a good one recorded (and shown on the dashboard).
+    let payments = browser.get("/payments").await;
+    assert_eq!(payments.status, StatusCode::OK);
+    assert_accessible(&payments.html);
+    let token = csrf(&payments.html);
+    let lease_field = lease.to_string();
+    let forged = browser
+        .post(
+            "/payments",
+            &[
+                ("csrf", "forged"),
+                ("lease_id", &lease_field),
+                ("amount", "100"),
+                ("method", "cash"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let bad = browser
+        .post(
+            "/payments",
+            &[
+                ("csrf", &token),
+                ("lease_id", &lease_field),
+                ("amount", "ten"),
+                ("method", "cash"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.html.contains("Enter the amount"));
+    let recorded = browser
+        .post(
+            "/payments",
+            &[
+                ("csrf", &token),
+                ("lease_id", &lease_field),
+                ("amount", "1,000"),
+                ("method", "cash"),
+            ],
+        )
+        .await;
+    assert_eq!(recorded.status, StatusCode::SEE_OTHER);
+    let dashboard = browser.get("/dashboard").await;
+    assert_eq!(
+        text_of(&dashboard.html, "collected-this-month"),
+        "KES 1,237,067.00"
+    );
+
     // Another landlord sees only their own figures.
     app.landlord("otieno@example.co.ke").await;
     let mut other = Browser::new(&app);
@@ -228,6 +278,21 @@ async fn the_dashboard_page_shows_the_apis_figures_and_sign_out_ends_the_session
     let theirs = other.get("/dashboard").await;
     assert_eq!(text_of(&theirs.html, "collected-this-month"), "KES 0.00");
     assert!(!theirs.html.contains("Wanjiru"));
+    // Wanjiru's property: hers to open, not found for the other landlord.
+    let properties = browser.get("/properties").await;
+    let property = properties
+        .html
+        .split(r#"href="/properties/"#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a property link")
+        .to_owned();
+    let own = browser.get(&format!("/properties/{property}")).await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert!(own.html.contains("Kilimani Heights"));
+    let foreign = other.get(&format!("/properties/{property}")).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    assert!(!foreign.html.contains("Kilimani"));
 
     // Sign-out needs the page's CSRF token, then revokes the session.
     let token = csrf(&dashboard.html);
