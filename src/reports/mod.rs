@@ -11,6 +11,7 @@
 
 pub mod arrears;
 pub mod check;
+pub mod csv;
 pub mod dashboard;
 mod fifo;
 pub mod financial;

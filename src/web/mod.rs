@@ -11,6 +11,7 @@
 mod charts;
 pub mod format;
 mod pages;
+mod reports;
 mod session;
 
 use askama::Template;
@@ -42,6 +43,8 @@ pub fn router() -> Router<AppState> {
             "/payments",
             get(pages::payments).post(pages::record_payment),
         )
+        .route("/reports", get(reports::page_of_reports))
+        .route("/reports/{file}", get(reports::download))
         .route("/assets/app.css", get(stylesheet))
 }
 

@@ -271,6 +271,45 @@ async fn the_dashboard_page_shows_the_apis_figures_and_sign_out_ends_the_session
         "KES 1,237,067.00"
     );
 
+    // Reports: the page, and each report as CSV with the API's figures.
+    let reports = browser.get("/reports").await;
+    assert_eq!(reports.status, StatusCode::OK);
+    assert_accessible(&reports.html);
+    assert!(
+        reports.html.contains("KES 1,237,067.00"),
+        "the month's collected total"
+    );
+    let financial = app
+        .get("/api/v1/reports/financial", &api)
+        .await
+        .expect(StatusCode::OK);
+    let collected = financial["total"]["collected"].as_i64().expect("collected");
+    let csv = browser.get("/reports/financial.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let lines: Vec<&str> = csv.html.lines().collect();
+    assert_eq!(
+        lines[0],
+        "scope,key,billed,collected,outstanding,collection_pct"
+    );
+    let total: Vec<&str> = lines.last().expect("a total row").split(',').collect();
+    assert_eq!(total[0], "total");
+    assert_eq!(
+        total[3],
+        format!("{}.{:02}", collected / 100, collected % 100)
+    );
+    let arrears = browser.get("/reports/arrears.csv").await;
+    assert!(
+        arrears
+            .html
+            .starts_with("lease_id,property_id,unit,tenant,balance")
+    );
+    // She has paid ahead: nobody is in arrears.
+    assert_eq!(arrears.html.lines().count(), 1, "{}", arrears.html);
+    assert_eq!(
+        browser.get("/reports/secrets.csv").await.status,
+        StatusCode::NOT_FOUND
+    );
+
     // Another landlord sees only their own figures.
     app.landlord("otieno@example.co.ke").await;
     let mut other = Browser::new(&app);
@@ -293,6 +332,11 @@ async fn the_dashboard_page_shows_the_apis_figures_and_sign_out_ends_the_session
     let foreign = other.get(&format!("/properties/{property}")).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
     assert!(!foreign.html.contains("Kilimani"));
+    let their_arrears = other.get("/reports/arrears.csv").await;
+    assert!(
+        !their_arrears.html.contains("Wanjiru"),
+        "another landlord's CSV"
+    );
 
     // Sign-out needs the page's CSRF token, then revokes the session.
     let token = csrf(&dashboard.html);
