@@ -10,6 +10,7 @@
 
 mod charts;
 pub mod format;
+mod operator;
 mod pages;
 mod reports;
 mod session;
@@ -45,6 +46,12 @@ pub fn router() -> Router<AppState> {
         )
         .route("/reports", get(reports::page_of_reports))
         .route("/reports/{file}", get(reports::download))
+        .route("/operator", get(operator::page_of_operator))
+        .route(
+            "/operator/cache/clear",
+            axum::routing::post(operator::clear),
+        )
+        .route("/operator/cache/warm", axum::routing::post(operator::warm))
         .route("/assets/app.css", get(stylesheet))
 }
 
@@ -60,6 +67,7 @@ fn page(template: &impl Template) -> Response {
 
 async fn home(signed_in: Option<SignedIn>) -> Redirect {
     match signed_in {
+        Some(user) if user.user.role == crate::types::Role::Admin => Redirect::to("/operator"),
         Some(_) => Redirect::to("/dashboard"),
         None => Redirect::to("/login"),
     }
@@ -127,7 +135,12 @@ async fn login(
     match auth::sign_in(&state, &form.email, form.password, address).await {
         Ok(signed) => {
             let cookie = session::cookie(&state, &signed.token);
-            ([(header::SET_COOKIE, cookie)], Redirect::to("/dashboard")).into_response()
+            let home = if signed.user.role == crate::types::Role::Admin {
+                "/operator"
+            } else {
+                "/dashboard"
+            };
+            ([(header::SET_COOKIE, cookie)], Redirect::to(home)).into_response()
         }
         Err(AppError::InvalidCredentials) => {
             let mut response = page(&LoginPage {

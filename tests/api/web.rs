@@ -363,4 +363,56 @@ async fn the_dashboard_page_shows_the_apis_figures_and_sign_out_ends_the_session
     assert_eq!(replay.status, StatusCode::SEE_OTHER);
 }
 
-crate::on_both_databases!(the_dashboard_page_shows_the_apis_figures_and_sign_out_ends_the_session);
+async fn the_operator_page_is_for_admins_and_its_buttons_need_the_csrf_token(app: TestApp) {
+    app.admin("ops@example.co.ke").await;
+    app.landlord("wanjiru@example.co.ke").await;
+    let mut landlord = Browser::new(&app);
+    sign_in(&mut landlord, "wanjiru@example.co.ke", "secret-pw").await;
+    assert_eq!(
+        landlord.get("/operator").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let dashboard = landlord.get("/dashboard").await;
+    let token = csrf(&dashboard.html);
+    let refused = landlord
+        .post("/operator/cache/clear", &[("csrf", &token)])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let mut admin = Browser::new(&app);
+    let signed = sign_in(&mut admin, "ops@example.co.ke", "admin-pw").await;
+    assert_eq!(signed.location.as_deref(), Some("/operator"));
+    let page = admin.get("/operator").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_accessible(&page.html);
+    assert!(page.html.contains("dashboard") && page.html.contains("writer"));
+    assert!(page.html.contains(r#"href="/metrics""#) && page.html.contains(r#"href="/docs""#));
+    let forged = admin
+        .post("/operator/cache/clear", &[("csrf", "forged")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let token = csrf(&page.html);
+    let cleared = admin
+        .post("/operator/cache/clear", &[("csrf", &token)])
+        .await;
+    assert_eq!(cleared.status, StatusCode::SEE_OTHER);
+    let after = admin
+        .get(cleared.location.as_deref().expect("back to the page"))
+        .await;
+    assert!(after.html.contains("The cache was cleared"));
+    let warmed = admin
+        .post("/operator/cache/warm", &[("csrf", &token)])
+        .await;
+    assert_eq!(warmed.status, StatusCode::SEE_OTHER);
+    assert!(
+        warmed
+            .location
+            .expect("location")
+            .starts_with("/operator?done=warmed-")
+    );
+}
+
+crate::on_both_databases!(
+    the_dashboard_page_shows_the_apis_figures_and_sign_out_ends_the_session,
+    the_operator_page_is_for_admins_and_its_buttons_need_the_csrf_token,
+);
