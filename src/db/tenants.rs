@@ -89,6 +89,41 @@ pub async fn get(db: &Reader, landlord: Id, id: Id) -> sqlx::Result<Option<Tenan
     .await)
 }
 
+/// Tenants whose name contains `name` (any case) or whose phone contains
+/// `digits`, by name, at most `limit` (the web app's search). The caller
+/// passes plain text: `%`, `_` and a backslash match themselves.
+pub async fn search(
+    db: &Reader,
+    landlord: Id,
+    text: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<Tenant>> {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let pattern = format!("%{}%", escaped.to_lowercase());
+    // Phones are stored as +2547…: a search for 0712… or 254712… finds them.
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let digits = digits
+        .strip_prefix("254")
+        .or_else(|| digits.strip_prefix('0'))
+        .unwrap_or(&digits)
+        .to_owned();
+    let phone = (digits.len() >= 3).then(|| format!("%{digits}%"));
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT id, name, phone, national_id, status FROM tenants \
+         WHERE landlord_id = $1 AND (LOWER(name) LIKE $2 ESCAPE '\\' OR phone LIKE $3) \
+         ORDER BY name, id LIMIT $4",
+    )
+    .bind(landlord)
+    .bind(pattern)
+    .bind(phone)
+    .bind(limit)
+    .fetch_all(p)
+    .await)
+}
+
 pub async fn list(
     db: &Reader,
     landlord: Id,

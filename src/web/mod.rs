@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
             "/payments",
             get(pages::payments).post(pages::record_payment),
         )
+        .route("/tenants", get(pages::tenants).post(pages::add_tenant))
         .route("/reports", get(reports::page_of_reports))
         .route("/reports/{file}", get(reports::download))
         .route("/operator", get(operator::page_of_operator))

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::{
     Form,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -264,4 +264,123 @@ pub async fn record_payment(
         }
         Err(err) => err.into_response(),
     }
+}
+
+#[derive(Template)]
+#[template(path = "tenants.html")]
+struct TenantsPage {
+    signed_in: Option<String>,
+    csrf: String,
+    query: String,
+    error: Option<String>,
+    tenants: Vec<(String, String, &'static str)>,
+}
+
+#[derive(Deserialize)]
+pub struct TenantQuery {
+    #[serde(default)]
+    q: String,
+}
+
+async fn tenants_page(
+    state: &AppState,
+    landlord: &Landlord,
+    query: String,
+    error: Option<String>,
+) -> Response {
+    let id = landlord.id;
+    let text = query.trim().chars().take(100).collect::<String>();
+    let found = state
+        .db
+        .read(id, |reader| {
+            let text = text.clone();
+            async move {
+                if text.is_empty() {
+                    let page = PageRequest {
+                        limit: Some(100),
+                        after: None,
+                    };
+                    crate::db::tenants::list(&reader, id, None, page).await
+                } else {
+                    crate::db::tenants::search(&reader, id, &text, 100).await
+                }
+            }
+        })
+        .await;
+    let found = match found {
+        Ok(found) => found,
+        Err(err) => return AppError::from(err).into_response(),
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut response = page(&TenantsPage {
+        signed_in: Some(landlord.csrf.clone()),
+        csrf: landlord.csrf.clone(),
+        query: text,
+        error,
+        tenants: found
+            .into_iter()
+            .map(|tenant| (tenant.name, tenant.phone, tenant.status.as_str()))
+            .collect(),
+    });
+    *response.status_mut() = status;
+    response
+}
+
+/// The landlord's tenants, or those matching `?q=` by name or phone.
+pub async fn tenants(
+    State(state): State<AppState>,
+    landlord: Landlord,
+    Query(query): Query<TenantQuery>,
+) -> Response {
+    tenants_page(&state, &landlord, query.q, None).await
+}
+
+#[derive(Deserialize)]
+pub struct TenantForm {
+    csrf: String,
+    name: String,
+    phone: String,
+}
+
+/// Adds a tenant through the API's write, then shows them.
+pub async fn add_tenant(
+    State(state): State<AppState>,
+    landlord: Landlord,
+    Form(form): Form<TenantForm>,
+) -> Response {
+    if !csrf_matches(&landlord.csrf, &form.csrf) {
+        return (StatusCode::FORBIDDEN, "the form expired; reload the page").into_response();
+    }
+    let input = crate::write::tenants::CreateTenant {
+        name: form.name.clone(),
+        phone: form.phone.clone(),
+        national_id: None,
+        status: None,
+    };
+    match crate::write::tenants::create(&state.writes, landlord.id, input).await {
+        Ok(tenant) => {
+            let query: String = url_encode(&tenant.name);
+            Redirect::to(&format!("/tenants?q={query}")).into_response()
+        }
+        Err(err) if err.status().is_client_error() => {
+            tenants_page(&state, &landlord, String::new(), Some(err.to_string())).await
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
 }

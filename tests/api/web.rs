@@ -271,6 +271,45 @@ async fn the_dashboard_page_shows_the_apis_figures_and_sign_out_ends_the_session
         "KES 1,237,067.00"
     );
 
+    // Tenants: search by name (any case) or phone (as people type it), and
+    // add one through the form.
+    for query in ["wanjiru", "0712345678", "254%20712"] {
+        let found = browser.get(&format!("/tenants?q={query}")).await;
+        assert_eq!(found.status, StatusCode::OK);
+        assert!(found.html.contains("Wanjiru Kamau"), "search {query}");
+    }
+    assert_accessible(&browser.get("/tenants").await.html);
+    let none = browser.get("/tenants?q=%25").await;
+    assert!(!none.html.contains("Wanjiru Kamau"), "% is literal text");
+    let tenants = browser.get("/tenants").await;
+    let token = csrf(&tenants.html);
+    let bad = browser
+        .post(
+            "/tenants",
+            &[
+                ("csrf", &token),
+                ("name", "Achieng Otieno"),
+                ("phone", "not a phone"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let added = browser
+        .post(
+            "/tenants",
+            &[
+                ("csrf", &token),
+                ("name", "Achieng Otieno"),
+                ("phone", "0722 000 111"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let listed = browser
+        .get(added.location.as_deref().expect("location"))
+        .await;
+    assert!(listed.html.contains("Achieng Otieno") && listed.html.contains("+254722000111"));
+
     // Reports: the page, and each report as CSV with the API's figures.
     let reports = browser.get("/reports").await;
     assert_eq!(reports.status, StatusCode::OK);
@@ -332,10 +371,21 @@ async fn the_dashboard_page_shows_the_apis_figures_and_sign_out_ends_the_session
     let foreign = other.get(&format!("/properties/{property}")).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
     assert!(!foreign.html.contains("Kilimani"));
-    let their_arrears = other.get("/reports/arrears.csv").await;
+    let their_search = other.get("/tenants?q=wanjiru").await;
     assert!(
-        !their_arrears.html.contains("Wanjiru"),
-        "another landlord's CSV"
+        !their_search.html.contains("Wanjiru"),
+        "another landlord's tenant"
+    );
+    let their_financial = other.get("/reports/financial.csv").await;
+    let their_total = their_financial
+        .html
+        .lines()
+        .last()
+        .expect("a total row")
+        .to_owned();
+    assert!(
+        their_total.starts_with("total,") && their_total.contains(",0.00,0.00,0.00,"),
+        "{their_total}"
     );
 
     // Sign-out needs the page's CSRF token, then revokes the session.
