@@ -313,13 +313,12 @@ pub struct ListFilter {
     pub unallocated: bool,
 }
 
-/// The landlord's `limit` latest payments by payment date (the web
-/// dashboard's "recent payments").
+/// The landlord's `limit` most recently recorded payments (the web app's
+/// "recent payments"): newest id first, which walks the primary key
+/// backwards instead of sorting a landlord's whole history by date.
 pub async fn recent(db: &Reader, landlord: Id, limit: i64) -> sqlx::Result<Vec<Payment>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM payments WHERE landlord_id = $1 \
-         ORDER BY paid_at DESC, id DESC LIMIT $2"
-    );
+    let sql =
+        format!("SELECT {COLUMNS} FROM payments WHERE landlord_id = $1 ORDER BY id DESC LIMIT $2");
     dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(landlord)
         .bind(limit)
