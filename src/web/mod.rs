@@ -30,7 +30,7 @@ use crate::error::AppError;
 use crate::http::{AppState, auth};
 use crate::reports::{dashboard::Dashboard, views};
 use format::{kes, percent, thousands};
-use session::{Landlord, SignedIn, csrf_matches};
+use session::{Landlord, SignedIn, csrf_matches, refuse_forged};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -167,8 +167,8 @@ async fn logout(
     signed_in: SignedIn,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !csrf_matches(&signed_in.csrf, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "the form expired; reload the page").into_response();
+    if let Some(refused) = refuse_forged(&signed_in.csrf, &form.csrf) {
+        return refused;
     }
     if let Err(err) = auth::sign_out(&state, &signed_in.user).await {
         return err.into_response();

@@ -16,7 +16,7 @@ use crate::types::Role;
 use crate::web::{
     format::{percent, thousands},
     page,
-    session::{SignedIn, csrf_matches},
+    session::{SignedIn, refuse_forged},
 };
 
 /// A signed-in admin; anyone else gets 403.
@@ -178,8 +178,8 @@ pub async fn clear(
     operator: Operator,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !csrf_matches(&operator.csrf, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "the form expired; reload the page").into_response();
+    if let Some(refused) = refuse_forged(&operator.csrf, &form.csrf) {
+        return refused;
     }
     state.cache.clear_all().await;
     tracing::info!("cache cleared by an admin (operator page)");
@@ -191,8 +191,8 @@ pub async fn warm(
     operator: Operator,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !csrf_matches(&operator.csrf, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "the form expired; reload the page").into_response();
+    if let Some(refused) = refuse_forged(&operator.csrf, &form.csrf) {
+        return refused;
     }
     match crate::reports::warm::warm(&state.db, &state.cache, state.today()).await {
         Ok(count) => Redirect::to(&format!("/operator?done=warmed-{count}")).into_response(),

@@ -17,7 +17,7 @@ use crate::types::{Id, Money, PaymentMethod};
 use crate::web::{
     format::kes,
     page,
-    session::{Landlord, csrf_matches},
+    session::{Landlord, refuse_forged},
 };
 use crate::write::payments as write;
 
@@ -225,8 +225,8 @@ pub async fn record_payment(
     landlord: Landlord,
     Form(form): Form<PaymentForm>,
 ) -> Response {
-    if !csrf_matches(&landlord.csrf, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "the form expired; reload the page").into_response();
+    if let Some(refused) = refuse_forged(&landlord.csrf, &form.csrf) {
+        return refused;
     }
     let amount: Option<Money> = form
         .amount
@@ -352,8 +352,8 @@ pub async fn add_tenant(
     landlord: Landlord,
     Form(form): Form<TenantForm>,
 ) -> Response {
-    if !csrf_matches(&landlord.csrf, &form.csrf) {
-        return (StatusCode::FORBIDDEN, "the form expired; reload the page").into_response();
+    if let Some(refused) = refuse_forged(&landlord.csrf, &form.csrf) {
+        return refused;
     }
     let input = crate::write::tenants::CreateTenant {
         name: form.name.clone(),

@@ -63,6 +63,17 @@ fn csrf_of(token: &str) -> String {
     hex::encode(&digest[..16])
 }
 
+/// The 403 for a form whose token is not the session's, if it is not.
+pub fn refuse_forged(expected: &str, given: &str) -> Option<Response> {
+    (!csrf_matches(expected, given)).then(|| {
+        (
+            axum::http::StatusCode::FORBIDDEN,
+            "the form expired; reload the page",
+        )
+            .into_response()
+    })
+}
+
 pub fn csrf_matches(expected: &str, given: &str) -> bool {
     !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
 }
