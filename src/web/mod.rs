@@ -217,8 +217,8 @@ struct DashboardPage {
 }
 
 /// The dashboard: the API's cached dashboard view (the same bytes), shown.
-async fn dashboard(State(state): State<AppState>, signed_in: Landlord) -> Response {
-    let landlord = signed_in.id;
+async fn dashboard(State(state): State<AppState>, viewer: Landlord) -> Response {
+    let landlord = viewer.id;
     let report = views::Report::Dashboard {
         today: state.today(),
     };
@@ -246,7 +246,7 @@ async fn dashboard(State(state): State<AppState>, signed_in: Landlord) -> Respon
     let metrics = &figures.metrics;
     let total = &figures.occupancy.total;
     page(&DashboardPage {
-        signed_in: Some(signed_in.csrf.clone()),
+        signed_in: Some(viewer.csrf),
         as_of: figures.as_of.to_string(),
         collected: kes(metrics.collected_this_month),
         billed: kes(metrics.billed_this_month),
