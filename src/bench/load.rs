@@ -18,6 +18,8 @@ pub struct Request {
     pub method: Method,
     pub url: String,
     pub token: Option<String>,
+    /// Send the token as the web app's session cookie, not a bearer header.
+    pub session: bool,
     pub body: Option<Value>,
 }
 
@@ -27,7 +29,16 @@ impl Request {
             method: Method::GET,
             url,
             token: token.map(str::to_owned),
+            session: false,
             body: None,
+        }
+    }
+
+    /// A web page, as a signed-in browser asks for it.
+    pub fn page(url: String, token: &str) -> Request {
+        Request {
+            session: true,
+            ..Request::get(url, Some(token))
         }
     }
 }
@@ -128,8 +139,15 @@ pub fn new_histogram() -> Histogram<u64> {
 
 async fn send(client: &Client, request: Request) -> bool {
     let mut builder = client.request(request.method, &request.url);
-    if let Some(token) = &request.token {
-        builder = builder.bearer_auth(token);
+    match (&request.token, request.session) {
+        (Some(token), true) => {
+            builder = builder.header(
+                reqwest::header::COOKIE,
+                format!("{}={token}", crate::web::SESSION_COOKIE),
+            );
+        }
+        (Some(token), false) => builder = builder.bearer_auth(token),
+        (None, _) => {}
     }
     if let Some(body) = &request.body {
         builder = builder.json(body);

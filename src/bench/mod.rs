@@ -38,6 +38,7 @@ pub const ALL_SCENARIOS: &[&str] = &[
     "floor",
     "baseline",
     "dashboard-hit",
+    "page-dashboard",
     "dashboard-l2",
     "dashboard-cold",
     "reports-cold",
@@ -357,6 +358,15 @@ async fn drive(
             })
             .await
         }
+        "page-dashboard" => {
+            // The web app's dashboard page on an L1 hit: the cached view,
+            // the recent payments read, and the template rendered.
+            let url = format!("{base}/dashboard");
+            load::run(client, connections, warmup, duration, move |_| {
+                Request::page(url.clone(), &token)
+            })
+            .await
+        }
         "reports-cold" => {
             let urls: Vec<String> = REPORTS.iter().map(|path| format!("{base}{path}")).collect();
             load::run(client, connections, warmup, duration, move |n| {
@@ -402,6 +412,7 @@ async fn write_mix(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<O
                     method: Method::POST,
                     url: format!("{base}/api/v1/payments"),
                     token: Some(token.clone()),
+                    session: false,
                     body: Some(json!({ "lease_id": lease, "amount": 10_000, "method": "cash" })),
                 }
             } else {

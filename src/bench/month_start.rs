@@ -60,6 +60,7 @@ pub async fn run(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<Out
                 method: Method::POST,
                 url: url.clone(),
                 token: None,
+                session: false,
                 body: Some(json!({
                     "TransID": format!("MS{run:05}{n:07}"),
                     "TransTime": Utc::now().format("%Y%m%d%H%M%S").to_string(),

@@ -3,7 +3,7 @@
 //! matcher ([`glob`]), so both tiers drop the same keys, and on every
 //! instance (announced on the invalidation channel).
 
-use crate::cache::{Cache, SCHEMA_VERSION, glob, sync::Announcement};
+use crate::cache::{Cache, SCHEMA_VERSION, glob, recent::Origin, sync::Announcement};
 use crate::types::Id;
 
 /// Why a clear could not run.
@@ -23,6 +23,8 @@ impl Cache {
     /// Drops every entry, in both tiers and on every instance.
     pub async fn clear_all(&self) {
         self.inner.l1.invalidate_all();
+        let everything = "every cached view".to_owned();
+        self.inner.recent.push(None, everything, Origin::Clear);
         if let Some(l2) = &self.inner.l2 {
             l2.unlink_matching(&format!("{}*", self.root())).await;
         }
@@ -34,6 +36,8 @@ impl Cache {
     /// everywhere.
     pub async fn clear_pattern(&self, pattern: &str) -> Result<(), ClearError> {
         self.clear_l1_matching(pattern)?;
+        let what = format!("keys matching {pattern}");
+        self.inner.recent.push(None, what, Origin::Clear);
         if let Some(l2) = &self.inner.l2 {
             l2.unlink_matching(&format!("{}{pattern}", self.root()))
                 .await;
@@ -46,6 +50,8 @@ impl Cache {
     /// Drops one landlord's entries, in both tiers and everywhere.
     pub async fn clear_landlord(&self, landlord: Id) -> Result<(), ClearError> {
         self.clear_l1_landlord(landlord)?;
+        let what = "every cached view".to_owned();
+        self.inner.recent.push(Some(landlord), what, Origin::Clear);
         if let Some(l2) = &self.inner.l2 {
             l2.unlink_matching(&format!("{}{}", self.root(), landlord_pattern(landlord)))
                 .await;

@@ -91,17 +91,19 @@ impl Generations {
 
     /// Applies a committed counter value (this instance's write, or another's
     /// announcement). A landlord not loaded yet is skipped: its first read
-    /// loads every counter from the source.
-    pub fn apply(&self, landlord: Option<Id>, data: Data, value: u64) {
+    /// loads every counter from the source. Whether the counter moved.
+    pub fn apply(&self, landlord: Option<Id>, data: Data, value: u64) -> bool {
         let mut table = self.lock();
         let counter = match landlord {
             None => &mut table.global[data.index()],
             Some(id) => match table.landlords.get_mut(&id) {
                 Some(known) => &mut known.counters[data.index()],
-                None => return,
+                None => return false,
             },
         };
+        let moved = value > *counter;
         *counter = (*counter).max(value);
+        moved
     }
 
     /// Marks every landlord's counters for a re-read (announcements may have

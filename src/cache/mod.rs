@@ -20,6 +20,7 @@ pub mod generations;
 mod glob;
 pub mod l2;
 mod lsns;
+pub mod recent;
 mod stale;
 pub mod stats;
 mod sync;
@@ -99,6 +100,8 @@ struct Inner {
     /// The WAL positions of landlords' last writes (with replicas).
     positions: lsns::Positions,
     tracks_lsns: AtomicBool,
+    /// The last invalidations applied here (the operator's page).
+    recent: recent::Recent,
 }
 
 /// Where one view's body lives: its key, and whose and which generations
@@ -200,6 +203,7 @@ impl Cache {
                 subscribed: AtomicBool::new(false),
                 positions: lsns::Positions::default(),
                 tracks_lsns: AtomicBool::new(false),
+                recent: recent::Recent::default(),
             }),
         }
     }
@@ -502,6 +506,10 @@ impl Cache {
             self.inner.generations.apply(landlord, data, value);
         }
         for (landlord, counters) in by_landlord {
+            let data: Vec<Data> = counters.iter().map(|&(data, _)| data).collect();
+            self.inner
+                .recent
+                .push_data(landlord, &data, recent::Origin::Write);
             self.announce(Announcement::Generations {
                 landlord,
                 counters,

@@ -11,7 +11,7 @@ use std::{sync::atomic::Ordering, time::Duration};
 
 use futures_util::StreamExt;
 
-use crate::cache::{Cache, Data};
+use crate::cache::{Cache, Data, recent::Origin};
 use crate::db::replicas::Lsn;
 use crate::types::Id;
 
@@ -172,8 +172,18 @@ async fn apply(cache: &Cache, announcement: Announcement) {
             if let Some(lsn) = lsn {
                 cache.note_lsn(landlord, lsn);
             }
-            for (data, value) in counters {
-                cache.inner.generations.apply(landlord, data, value);
+            // Only what moved is logged: this instance's own announcements
+            // come back to it, already applied.
+            let moved: Vec<Data> = counters
+                .into_iter()
+                .filter(|&(data, value)| cache.inner.generations.apply(landlord, data, value))
+                .map(|(data, _)| data)
+                .collect();
+            if !moved.is_empty() {
+                cache
+                    .inner
+                    .recent
+                    .push_data(landlord, &moved, Origin::Announced);
             }
         }
         Announcement::ForgetToken(hash) => cache.inner.tokens.invalidate(&hash).await,

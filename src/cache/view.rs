@@ -46,6 +46,17 @@ impl Data {
     pub fn from_code(code: i16) -> Option<Data> {
         usize::try_from(code).ok().and_then(Data::from_index)
     }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Data::Properties => "properties",
+            Data::Units => "units",
+            Data::Tenants => "tenants",
+            Data::Leases => "leases",
+            Data::Charges => "charges",
+            Data::Payments => "payments",
+        }
+    }
 }
 
 /// How long a class of view may live (configurable; see `CacheSettings`).

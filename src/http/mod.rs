@@ -3,7 +3,7 @@
 
 mod admin;
 pub mod auth;
-mod cached;
+pub(crate) mod cached;
 mod charges;
 pub mod extract;
 mod leases;

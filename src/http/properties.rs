@@ -50,10 +50,7 @@ async fn list(
         .cache
         .get_or_load(View::PropertyList, landlord, &params, load)
         .await?;
-    Ok(Cached {
-        served,
-        if_none_match,
-    })
+    Ok(Cached::json(served, if_none_match))
 }
 
 #[utoipa::path(post, path = "/properties", tag = "properties", request_body = write::CreateProperty, responses((status = 201, description = "created", body = Property)))]

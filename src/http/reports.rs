@@ -7,7 +7,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::{
     AppState,
     auth::{AuthUser, Landlord},
-    cached::{Cached, IfNoneMatch},
+    cached::{Cached, Format, FormatParam, IfNoneMatch},
     extract::{Path, Query},
 };
 use crate::reports::{
@@ -58,46 +58,88 @@ async fn serve(
     report: Report,
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
+    serve_as(
+        state,
+        landlord,
+        property,
+        report,
+        if_none_match,
+        Format::Json,
+    )
+    .await
+}
+
+/// Serves `report` through the cache as JSON or, from the same bytes, CSV.
+async fn serve_as(
+    state: &AppState,
+    landlord: Id,
+    property: Option<Id>,
+    report: Report,
+    if_none_match: IfNoneMatch,
+    format: Format,
+) -> AppResult<Cached> {
     let served = views::serve(&state.db, &state.cache, landlord, property, report).await?;
     Ok(Cached {
         served,
         if_none_match,
+        csv: matches!(format, Format::Csv).then_some(report),
     })
 }
 
-#[utoipa::path(get, path = "/reports/occupancy", tag = "reports", params(PropertyFilter), responses((status = 200, description = "OK", body = OccupancyReport)))]
+#[utoipa::path(get, path = "/reports/occupancy", tag = "reports", params(PropertyFilter, FormatParam), responses((status = 200, description = "OK", content((OccupancyReport = "application/json"), (String = "text/csv")))))]
 async fn occupancy_report(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
     Query(filter): Query<PropertyFilter>,
+    Query(format): Query<FormatParam>,
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
     let report = Report::Occupancy {
         today: state.today(),
     };
-    serve(&state, landlord, filter.property_id, report, if_none_match).await
+    let format = format.format;
+    serve_as(
+        &state,
+        landlord,
+        filter.property_id,
+        report,
+        if_none_match,
+        format,
+    )
+    .await
 }
 
-#[utoipa::path(get, path = "/reports/financial", tag = "reports", params(PropertyFilter, RangeParams), responses((status = 200, description = "OK", body = FinancialReport)))]
+#[utoipa::path(get, path = "/reports/financial", tag = "reports", params(PropertyFilter, RangeParams, FormatParam), responses((status = 200, description = "OK", content((FinancialReport = "application/json"), (String = "text/csv")))))]
 async fn financial_report(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
     Query(filter): Query<PropertyFilter>,
     Query(range): Query<RangeParams>,
+    Query(format): Query<FormatParam>,
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
     let range = DateRange::parse(&range, state.today())?;
     let report = Report::Financial { range };
-    serve(&state, landlord, filter.property_id, report, if_none_match).await
+    let format = format.format;
+    serve_as(
+        &state,
+        landlord,
+        filter.property_id,
+        report,
+        if_none_match,
+        format,
+    )
+    .await
 }
 
-#[utoipa::path(get, path = "/reports/payments", tag = "reports", params(PropertyFilter, RangeParams, StatusFilter), responses((status = 200, description = "OK", body = PaymentsReport)))]
+#[utoipa::path(get, path = "/reports/payments", tag = "reports", params(PropertyFilter, RangeParams, StatusFilter, FormatParam), responses((status = 200, description = "OK", content((PaymentsReport = "application/json"), (String = "text/csv")))))]
 async fn payments_report(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
     Query(filter): Query<PropertyFilter>,
     Query(range): Query<RangeParams>,
     Query(status): Query<StatusFilter>,
+    Query(format): Query<FormatParam>,
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
     let range = DateRange::parse(&range, state.today())?;
@@ -105,15 +147,25 @@ async fn payments_report(
         range,
         status: status.status,
     };
-    serve(&state, landlord, filter.property_id, report, if_none_match).await
+    let format = format.format;
+    serve_as(
+        &state,
+        landlord,
+        filter.property_id,
+        report,
+        if_none_match,
+        format,
+    )
+    .await
 }
 
-#[utoipa::path(get, path = "/reports/arrears", tag = "reports", params(PropertyFilter, AsOf), responses((status = 200, description = "OK", body = ArrearsReport)))]
+#[utoipa::path(get, path = "/reports/arrears", tag = "reports", params(PropertyFilter, AsOf, FormatParam), responses((status = 200, description = "OK", content((ArrearsReport = "application/json"), (String = "text/csv")))))]
 async fn arrears_report(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
     Query(filter): Query<PropertyFilter>,
     Query(as_of): Query<AsOf>,
+    Query(format): Query<FormatParam>,
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
     let as_of = match &as_of.as_of {
@@ -121,7 +173,16 @@ async fn arrears_report(
         None => state.today(),
     };
     let report = Report::Arrears { as_of };
-    serve(&state, landlord, filter.property_id, report, if_none_match).await
+    let format = format.format;
+    serve_as(
+        &state,
+        landlord,
+        filter.property_id,
+        report,
+        if_none_match,
+        format,
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/metrics/payments", tag = "reports", params(PropertyFilter), responses((status = 200, description = "OK", body = PaymentMetrics)))]

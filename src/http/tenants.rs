@@ -60,10 +60,7 @@ async fn list(
         .cache
         .get_or_load(View::TenantList, landlord, &params, load)
         .await?;
-    Ok(Cached {
-        served,
-        if_none_match,
-    })
+    Ok(Cached::json(served, if_none_match))
 }
 
 #[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = write::CreateTenant, responses((status = 201, description = "created", body = Tenant)))]

@@ -7,9 +7,49 @@ use std::fmt::Write as _;
 
 use crate::reports::{
     arrears::ArrearsReport, financial::FinancialReport, financial::Totals,
-    occupancy::OccupancyReport, payments::PaymentsReport,
+    occupancy::OccupancyReport, payments::PaymentsReport, views::Report,
 };
 use crate::types::Money;
+
+/// A report's CSV and the file name to save it under.
+pub struct CsvFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// The CSV of `report`, from its served JSON bytes (the cached view, so the
+/// CSV and the JSON are the same figures); `None` when it has no CSV form.
+pub fn from_json(report: &Report, body: &[u8]) -> Option<serde_json::Result<CsvFile>> {
+    let file =
+        |name: String, text: serde_json::Result<String>| text.map(|text| CsvFile { name, text });
+    Some(match *report {
+        Report::Financial { range } => file(
+            format!("financial-{}-{}.csv", range.from, range.to),
+            serde_json::from_slice(body).map(|report| financial(&report)),
+        ),
+        Report::Payments { range, status } => file(
+            match status {
+                Some(status) => format!(
+                    "payments-{}-{}-{}.csv",
+                    status.as_str(),
+                    range.from,
+                    range.to
+                ),
+                None => format!("payments-{}-{}.csv", range.from, range.to),
+            },
+            serde_json::from_slice(body).map(|report| payments(&report)),
+        ),
+        Report::Arrears { as_of } => file(
+            format!("arrears-{as_of}.csv"),
+            serde_json::from_slice(body).map(|report| arrears(&report)),
+        ),
+        Report::Occupancy { today } => file(
+            format!("occupancy-{today}.csv"),
+            serde_json::from_slice(body).map(|report| occupancy(&report)),
+        ),
+        Report::Dashboard { .. } | Report::PaymentMetrics { .. } => return None,
+    })
+}
 
 /// Rows of cells, written as CSV.
 struct Table(String);

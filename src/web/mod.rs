@@ -25,12 +25,16 @@ use axum::{
 };
 use serde::Deserialize;
 
+use sha2::{Digest, Sha256};
+
 use crate::db::payments;
 use crate::error::AppError;
 use crate::http::{AppState, auth};
 use crate::reports::{dashboard::Dashboard, views};
 use format::{kes, percent, thousands};
 use session::{Landlord, SignedIn, csrf_matches, refuse_forged};
+
+pub use session::SESSION as SESSION_COOKIE;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -54,16 +58,59 @@ pub fn router() -> Router<AppState> {
         )
         .route("/operator/cache/warm", axum::routing::post(operator::warm))
         .route("/assets/app.css", get(stylesheet))
+        .layer(axum::middleware::from_fn(revalidate))
 }
 
-/// A page rendered from its template, as HTML that no cache keeps.
+/// A page rendered from its template: HTML for this browser only, which it
+/// revalidates by ETag (a digest of the page) before showing it again.
 fn page(template: &impl Template) -> Response {
     match template.render() {
-        Ok(html) => ([(header::CACHE_CONTROL, "private, no-store")], Html(html)).into_response(),
+        Ok(html) => {
+            let digest = Sha256::digest(html.as_bytes());
+            let etag = format!("\"{}\"", hex::encode(&digest[..16]));
+            (
+                [
+                    (header::CACHE_CONTROL, "private, no-cache".to_owned()),
+                    (header::ETAG, etag),
+                ],
+                Html(html),
+            )
+                .into_response()
+        }
         Err(err) => {
             AppError::Internal(anyhow::Error::new(err).context("rendering a page")).into_response()
         }
     }
+}
+
+/// 304 for a page the browser already holds (its `If-None-Match` names the
+/// page's ETag), so an unchanged page costs a render but not its bytes. A
+/// response that sets a cookie is always sent whole.
+async fn revalidate(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
+    let response = next.run(request).await;
+    let Some(if_none_match) = if_none_match else {
+        return response;
+    };
+    let headers = response.headers();
+    let unchanged = response.status() == StatusCode::OK
+        && !headers.contains_key(header::SET_COOKIE)
+        && headers.get(header::ETAG).is_some_and(|etag| {
+            crate::http::cached::if_none_match_covers(
+                if_none_match.to_str().unwrap_or_default(),
+                etag.to_str().unwrap_or_default(),
+            )
+        });
+    if !unchanged {
+        return response;
+    }
+    let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
+    for name in [header::ETAG, header::CACHE_CONTROL] {
+        if let Some(value) = response.headers().get(&name) {
+            not_modified.headers_mut().insert(name, value.clone());
+        }
+    }
+    not_modified
 }
 
 async fn home(signed_in: Option<SignedIn>) -> Redirect {

@@ -1,6 +1,6 @@
 //! The operator's page (admin role): cache hit rates per view and tier, L1
-//! size, clear and warm buttons; the database pools and each replica's
-//! state and lag; links to `/metrics` and `/docs`.
+//! size, recent invalidations, clear and warm buttons; the database pools
+//! and each replica's state and lag; links to `/metrics` and `/docs`.
 
 use askama::Template;
 use axum::{
@@ -53,6 +53,13 @@ struct ViewRow {
     load: String,
 }
 
+struct InvalidationRow {
+    at: String,
+    landlord: String,
+    what: String,
+    origin: &'static str,
+}
+
 #[derive(Template)]
 #[template(path = "operator.html")]
 struct OperatorPage {
@@ -66,6 +73,7 @@ struct OperatorPage {
     l1_max: String,
     l1_evictions: String,
     views: Vec<ViewRow>,
+    invalidations: Vec<InvalidationRow>,
     pools: Vec<(String, u32, usize, usize, u32)>,
     replicas: Vec<(String, &'static str, String, String, u64)>,
 }
@@ -161,6 +169,19 @@ pub async fn page_of_operator(
                 load: view
                     .load_ms_mean
                     .map_or_else(|| "–".to_owned(), |ms| format!("{ms:.2} ms")),
+            })
+            .collect(),
+        invalidations: state
+            .cache
+            .recent_invalidations()
+            .into_iter()
+            .map(|invalidation| InvalidationRow {
+                at: invalidation.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                landlord: invalidation
+                    .landlord
+                    .map_or_else(|| "every landlord".to_owned(), |id| id.to_string()),
+                what: invalidation.what,
+                origin: invalidation.origin.as_str(),
             })
             .collect(),
         pools,

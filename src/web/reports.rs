@@ -156,37 +156,45 @@ pub struct CsvParams {
     as_of: Option<String>,
 }
 
-/// `/reports/{financial,payments,arrears,occupancy}.csv`.
+/// `/reports/{financial,payments,arrears,occupancy}.csv`: the cached
+/// report rendered as CSV, as the API's `?format=csv` renders it.
 pub async fn download(
     State(state): State<AppState>,
     landlord: Landlord,
     Path(file): Path<String>,
     Query(params): Query<CsvParams>,
 ) -> Response {
-    match csv_of(&state, landlord.id, &file, params).await {
-        Ok(Some((name, body))) => (
+    let report = match report_of_file(&state, &file, params) {
+        Ok(Some(report)) => report,
+        Ok(None) => return crate::web::pages::not_found(&landlord.csrf),
+        Err(err) => return err.into_response(),
+    };
+    let served = match views::serve(&state.db, &state.cache, landlord.id, None, report).await {
+        Ok(served) => served,
+        Err(err) => return err.into_response(),
+    };
+    match csv::from_json(&report, &served.entry.body) {
+        Some(Ok(file)) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
                 (
                     header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{name}\""),
+                    format!("attachment; filename=\"{}\"", file.name),
                 ),
                 (header::CACHE_CONTROL, "private, no-store".to_owned()),
             ],
-            body,
+            file.text,
         )
             .into_response(),
-        Ok(None) => crate::web::pages::not_found(&landlord.csrf),
-        Err(err) => err.into_response(),
+        Some(Err(err)) => {
+            AppError::Internal(anyhow::Error::new(err).context("reading a report")).into_response()
+        }
+        None => crate::web::pages::not_found(&landlord.csrf),
     }
 }
 
-async fn csv_of(
-    state: &AppState,
-    landlord: Id,
-    file: &str,
-    params: CsvParams,
-) -> AppResult<Option<(String, String)>> {
+/// The report a CSV file name asks for; `None` for an unknown name.
+fn report_of_file(state: &AppState, file: &str, params: CsvParams) -> AppResult<Option<Report>> {
     let today = state.today();
     let range = || {
         DateRange::parse(
@@ -198,44 +206,18 @@ async fn csv_of(
         )
     };
     Ok(Some(match file {
-        "financial.csv" => {
-            let range = range()?;
-            let report: FinancialReport =
-                load(state, landlord, Report::Financial { range }).await?;
-            (
-                format!("financial-{}-{}.csv", range.from, range.to),
-                csv::financial(&report),
-            )
-        }
-        "payments.csv" => {
-            let range = range()?;
-            let report: PaymentsReport = load(
-                state,
-                landlord,
-                Report::Payments {
-                    range,
-                    status: None,
-                },
-            )
-            .await?;
-            (
-                format!("payments-{}-{}.csv", range.from, range.to),
-                csv::payments(&report),
-            )
-        }
-        "arrears.csv" => {
-            let as_of = match &params.as_of {
+        "financial.csv" => Report::Financial { range: range()? },
+        "payments.csv" => Report::Payments {
+            range: range()?,
+            status: None,
+        },
+        "arrears.csv" => Report::Arrears {
+            as_of: match &params.as_of {
                 Some(text) => parse_date("as_of", text)?,
                 None => today,
-            };
-            let report: ArrearsReport = load(state, landlord, Report::Arrears { as_of }).await?;
-            (format!("arrears-{as_of}.csv"), csv::arrears(&report))
-        }
-        "occupancy.csv" => {
-            let report: OccupancyReport =
-                load(state, landlord, Report::Occupancy { today }).await?;
-            (format!("occupancy-{today}.csv"), csv::occupancy(&report))
-        }
+            },
+        },
+        "occupancy.csv" => Report::Occupancy { today },
         _ => return Ok(None),
     }))
 }

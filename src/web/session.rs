@@ -10,7 +10,8 @@ use subtle::ConstantTimeEq;
 
 use crate::http::{AppState, auth::AuthUser};
 
-const SESSION: &str = "mfuko_session";
+/// The session cookie's name.
+pub const SESSION: &str = "mfuko_session";
 const LOGIN_CSRF: &str = "mfuko_login";
 
 /// A signed-in user of the web app, and the CSRF token their forms carry.

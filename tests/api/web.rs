@@ -19,6 +19,7 @@ struct Page {
     status: StatusCode,
     location: Option<String>,
     set_cookies: Vec<String>,
+    etag: Option<String>,
     html: String,
 }
 
@@ -68,6 +69,10 @@ impl Browser {
                 .headers()
                 .get(header::LOCATION)
                 .map(|value| value.to_str().expect("location").to_owned()),
+            etag: response
+                .headers()
+                .get(header::ETAG)
+                .map(|value| value.to_str().expect("etag").to_owned()),
             set_cookies,
             html: response.text().await.expect("body"),
         }
@@ -75,6 +80,15 @@ impl Browser {
 
     async fn get(&mut self, path: &str) -> Page {
         let request = self.client.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    /// A GET that names the page it holds (`If-None-Match`).
+    async fn revalidate(&mut self, path: &str, etag: &str) -> Page {
+        let request = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(header::IF_NONE_MATCH, etag);
         self.send(request).await
     }
 
@@ -221,6 +235,13 @@ async fn the_dashboard_page_shows_the_apis_figures_and_sign_out_ends_the_session
         "KES 1,236,067.00"
     );
 
+    // Pages are revalidated by ETag: the same page is a 304, a changed one
+    // (after the next payment) is sent whole.
+    let etag = dashboard.etag.clone().expect("the page's ETag");
+    let unchanged = browser.revalidate("/dashboard", &etag).await;
+    assert_eq!(unchanged.status, StatusCode::NOT_MODIFIED);
+    assert!(unchanged.html.is_empty());
+
     // The payment form: a forged token is refused, a bad amount explained,
     // a good one recorded (and shown on the dashboard).
     let payments = browser.get("/payments").await;
@@ -265,7 +286,8 @@ async fn the_dashboard_page_shows_the_apis_figures_and_sign_out_ends_the_session
         )
         .await;
     assert_eq!(recorded.status, StatusCode::SEE_OTHER);
-    let dashboard = browser.get("/dashboard").await;
+    let dashboard = browser.revalidate("/dashboard", &etag).await;
+    assert_eq!(dashboard.status, StatusCode::OK, "the page changed");
     assert_eq!(
         text_of(&dashboard.html, "collected-this-month"),
         "KES 1,237,067.00"
@@ -415,7 +437,8 @@ async fn the_dashboard_page_shows_the_apis_figures_and_sign_out_ends_the_session
 
 async fn the_operator_page_is_for_admins_and_its_buttons_need_the_csrf_token(app: TestApp) {
     app.admin("ops@example.co.ke").await;
-    app.landlord("wanjiru@example.co.ke").await;
+    let (landlord_id, api) = app.landlord("wanjiru@example.co.ke").await;
+    crate::helpers::new_property(&app, &api, "Kilimani Heights").await;
     let mut landlord = Browser::new(&app);
     sign_in(&mut landlord, "wanjiru@example.co.ke", "secret-pw").await;
     assert_eq!(
@@ -437,6 +460,18 @@ async fn the_operator_page_is_for_admins_and_its_buttons_need_the_csrf_token(app
     assert_accessible(&page.html);
     assert!(page.html.contains("dashboard") && page.html.contains("writer"));
     assert!(page.html.contains(r#"href="/metrics""#) && page.html.contains(r#"href="/docs""#));
+    // The landlord's new property is the latest invalidation.
+    let recent = page
+        .html
+        .split("Recent invalidations")
+        .nth(1)
+        .expect("the invalidations section");
+    assert!(
+        recent.contains(&format!(
+            "<td>{landlord_id}</td><td>properties</td><td>write here</td>"
+        )),
+        "{recent}"
+    );
     let forged = admin
         .post("/operator/cache/clear", &[("csrf", "forged")])
         .await;
@@ -450,6 +485,11 @@ async fn the_operator_page_is_for_admins_and_its_buttons_need_the_csrf_token(app
         .get(cleared.location.as_deref().expect("back to the page"))
         .await;
     assert!(after.html.contains("The cache was cleared"));
+    assert!(
+        after
+            .html
+            .contains("<td>every landlord</td><td>every cached view</td><td>admin clear</td>")
+    );
     let warmed = admin
         .post("/operator/cache/warm", &[("csrf", &token)])
         .await;
