@@ -262,3 +262,45 @@ pub async fn active_labels(db: &Reader, landlord: Id) -> sqlx::Result<Vec<Active
     .fetch_all(p)
     .await)
 }
+
+/// A lease as the web app lists it: with its property, unit and tenant.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LeaseRow {
+    pub id: Id,
+    pub property: String,
+    pub unit: String,
+    pub tenant_id: Id,
+    pub tenant: String,
+    pub rent: Money,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+    pub status: LeaseStatus,
+}
+
+/// Which leases [`rows`] lists: each field, when given, narrows the list.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RowFilter {
+    pub lease: Option<Id>,
+    pub tenant: Option<Id>,
+    pub status: Option<LeaseStatus>,
+}
+
+/// The landlord's leases that pass `filter`, active ones first, by property
+/// and unit; at most 2,000.
+pub async fn rows(db: &Reader, landlord: Id, filter: RowFilter) -> sqlx::Result<Vec<LeaseRow>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT l.id, p.name AS property, u.label AS unit, l.tenant_id, t.name AS tenant, \
+                l.rent, l.start_date, l.end_date, l.status \
+         FROM leases l JOIN properties p ON p.id = l.property_id \
+         JOIN units u ON u.id = l.unit_id JOIN tenants t ON t.id = l.tenant_id \
+         WHERE l.landlord_id = $1 AND ($2 IS NULL OR l.tenant_id = $2) \
+         AND ($3 IS NULL OR l.status = $3) AND ($4 IS NULL OR l.id = $4) \
+         ORDER BY l.status, p.name, u.label, l.id LIMIT 2000",
+    )
+    .bind(landlord)
+    .bind(filter.tenant)
+    .bind(filter.status)
+    .bind(filter.lease)
+    .fetch_all(p)
+    .await)
+}

@@ -25,6 +25,7 @@ pub mod replicas;
 pub mod reports;
 pub mod rollups;
 pub mod shortcodes;
+pub mod statements;
 pub mod tenants;
 pub mod testing;
 pub mod tokens;

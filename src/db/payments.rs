@@ -313,14 +313,35 @@ pub struct ListFilter {
     pub unallocated: bool,
 }
 
-/// The landlord's `limit` most recently recorded payments (the web app's
-/// "recent payments"): newest id first, which walks the primary key
-/// backwards instead of sorting a landlord's whole history by date.
-pub async fn recent(db: &Reader, landlord: Id, limit: i64) -> sqlx::Result<Vec<Payment>> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM payments WHERE landlord_id = $1 ORDER BY id DESC LIMIT $2");
+/// Which of the landlord's most recent payments the web app shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecentFilter {
+    pub status: Option<PaymentStatus>,
+    pub method: Option<PaymentMethod>,
+    /// Only those without a lease (suspense).
+    pub unallocated: bool,
+}
+
+/// The landlord's `limit` most recently recorded payments that pass
+/// `filter` (the web app's "recent payments"): newest id first, which walks
+/// the (landlord, id) index backwards instead of sorting a landlord's whole
+/// history by date.
+pub async fn recent(
+    db: &Reader,
+    landlord: Id,
+    filter: RecentFilter,
+    limit: i64,
+) -> sqlx::Result<Vec<Payment>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM payments WHERE landlord_id = $1 \
+         AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR method = $3) \
+         AND ($4 = FALSE OR lease_id IS NULL) ORDER BY id DESC LIMIT $5"
+    );
     dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(landlord)
+        .bind(filter.status)
+        .bind(filter.method)
+        .bind(filter.unallocated)
         .bind(limit)
         .fetch_all(p)
         .await)

@@ -116,3 +116,26 @@ pub async fn list_for_property(
         .fetch_all(p)
         .await)
 }
+
+/// A unit a new lease can take: on the market and without an active lease.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VacantUnit {
+    pub id: Id,
+    pub property: String,
+    pub label: String,
+    pub market_rent: Money,
+}
+
+/// The landlord's vacant units, by property and label; at most 2,000.
+pub async fn vacant(db: &Reader, landlord: Id) -> sqlx::Result<Vec<VacantUnit>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT u.id, p.name AS property, u.label, u.market_rent \
+         FROM units u JOIN properties p ON p.id = u.property_id \
+         WHERE u.landlord_id = $1 AND NOT u.off_market AND NOT EXISTS \
+           (SELECT 1 FROM leases l WHERE l.unit_id = u.id AND l.status = 'active') \
+         ORDER BY p.name, u.label LIMIT 2000",
+    )
+    .bind(landlord)
+    .fetch_all(p)
+    .await)
+}

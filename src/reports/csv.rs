@@ -82,13 +82,7 @@ fn escape(cell: &str) -> String {
 
 /// `2500.00`, `-12.50`.
 fn amount(money: Money) -> String {
-    let minor = money.minor();
-    let sign = if minor < 0 { "-" } else { "" };
-    format!(
-        "{sign}{}.{:02}",
-        minor.unsigned_abs() / 100,
-        minor.unsigned_abs() % 100
-    )
+    money.decimal()
 }
 
 fn pct(value: Option<f64>) -> String {

@@ -52,6 +52,14 @@ impl Money {
     pub fn is_positive(self) -> bool {
         self.0 > 0
     }
+
+    /// `2500.00`, `-12.50`: shillings with two decimals, no currency (CSV
+    /// cells, form fields).
+    pub fn decimal(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        format!("{sign}{}.{:02}", abs / 100, abs % 100)
+    }
 }
 
 // Arithmetic saturates instead of wrapping or panicking. Stored amounts are

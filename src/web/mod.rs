@@ -9,11 +9,16 @@
 //! session token, which a page of another site cannot know.
 
 mod charts;
+mod dashboard;
 pub mod format;
+mod leases;
 mod operator;
 mod pages;
+mod payments;
+mod properties;
 mod reports;
 mod session;
+mod tenants;
 
 use askama::Template;
 use axum::{
@@ -21,18 +26,15 @@ use axum::{
     extract::{ConnectInfo, State},
     http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Redirect, Response},
-    routing::get,
+    routing::{get, post},
 };
 use serde::Deserialize;
 
 use sha2::{Digest, Sha256};
 
-use crate::db::payments;
 use crate::error::AppError;
 use crate::http::{AppState, auth};
-use crate::reports::{dashboard::Dashboard, views};
-use format::{kes, percent, thousands};
-use session::{Landlord, SignedIn, csrf_matches, refuse_forged};
+use session::{SignedIn, csrf_matches, refuse_forged};
 
 pub use session::SESSION as SESSION_COOKIE;
 
@@ -40,23 +42,31 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/login", get(login_page).post(login))
-        .route("/logout", axum::routing::post(logout))
-        .route("/dashboard", get(dashboard))
-        .route("/properties", get(pages::properties))
-        .route("/properties/{id}", get(pages::property))
+        .route("/logout", post(logout))
+        .route("/dashboard", get(dashboard::page_of_dashboard))
+        .route("/properties", get(properties::list).post(properties::add))
         .route(
-            "/payments",
-            get(pages::payments).post(pages::record_payment),
+            "/properties/{id}",
+            get(properties::show).post(properties::edit),
         )
-        .route("/tenants", get(pages::tenants).post(pages::add_tenant))
+        .route("/properties/{id}/units", post(properties::add_unit))
+        .route(
+            "/units/{id}",
+            get(properties::unit).post(properties::edit_unit),
+        )
+        .route("/tenants", get(tenants::list).post(tenants::add))
+        .route("/tenants/{id}", get(tenants::show).post(tenants::edit))
+        .route("/tenants/{id}/statement", get(tenants::statement))
+        .route("/leases", get(leases::list).post(leases::start))
+        .route("/leases/{id}", get(leases::show))
+        .route("/leases/{id}/end", post(leases::end))
+        .route("/payments", get(payments::list).post(payments::record))
+        .route("/payments/{id}/allocate", post(payments::allocate))
         .route("/reports", get(reports::page_of_reports))
         .route("/reports/{file}", get(reports::download))
         .route("/operator", get(operator::page_of_operator))
-        .route(
-            "/operator/cache/clear",
-            axum::routing::post(operator::clear),
-        )
-        .route("/operator/cache/warm", axum::routing::post(operator::warm))
+        .route("/operator/cache/clear", post(operator::clear))
+        .route("/operator/cache/warm", post(operator::warm))
         .route("/assets/app.css", get(stylesheet))
         .layer(axum::middleware::from_fn(revalidate))
 }
@@ -225,107 +235,4 @@ async fn logout(
         Redirect::to("/login"),
     )
         .into_response()
-}
-
-struct DebtorRow {
-    tenant: String,
-    unit: String,
-    balance: String,
-    days_overdue: i64,
-}
-
-struct PaymentRow {
-    date: String,
-    method: &'static str,
-    status: &'static str,
-    amount: String,
-}
-
-#[derive(Template)]
-#[template(path = "dashboard.html")]
-struct DashboardPage {
-    signed_in: Option<String>,
-    as_of: String,
-    collected: String,
-    billed: String,
-    collection_rate: String,
-    occupancy: String,
-    occupied: String,
-    available: String,
-    arrears: String,
-    leases_in_arrears: i64,
-    overdue_leases: i64,
-    pending_amount: String,
-    pending_count: i64,
-    aging_chart: String,
-    monthly_chart: String,
-    debtors: Vec<DebtorRow>,
-    payments: Vec<PaymentRow>,
-}
-
-/// The dashboard: the API's cached dashboard view (the same bytes), shown.
-async fn dashboard(State(state): State<AppState>, viewer: Landlord) -> Response {
-    let landlord = viewer.id;
-    let report = views::Report::Dashboard {
-        today: state.today(),
-    };
-    let served = match views::serve(&state.db, &state.cache, landlord, None, report).await {
-        Ok(served) => served,
-        Err(err) => return err.into_response(),
-    };
-    let figures: Dashboard = match serde_json::from_slice(&served.entry.body) {
-        Ok(figures) => figures,
-        Err(err) => {
-            return AppError::Internal(anyhow::Error::new(err).context("reading the dashboard"))
-                .into_response();
-        }
-    };
-    let recent = state
-        .db
-        .read(landlord, |reader| async move {
-            payments::recent(&reader, landlord, 8).await
-        })
-        .await;
-    let recent = match recent {
-        Ok(rows) => rows,
-        Err(err) => return AppError::from(err).into_response(),
-    };
-    let metrics = &figures.metrics;
-    let total = &figures.occupancy.total;
-    page(&DashboardPage {
-        signed_in: Some(viewer.csrf),
-        as_of: figures.as_of.to_string(),
-        collected: kes(metrics.collected_this_month),
-        billed: kes(metrics.billed_this_month),
-        collection_rate: format!("{} collected", percent(metrics.collection_pct)),
-        occupancy: percent(total.occupancy_pct),
-        occupied: thousands(total.occupied.unsigned_abs()),
-        available: thousands(total.available.unsigned_abs()),
-        arrears: kes(figures.arrears.total_arrears),
-        leases_in_arrears: figures.arrears.leases_in_arrears,
-        overdue_leases: metrics.overdue_leases,
-        pending_amount: kes(metrics.pending.amount),
-        pending_count: metrics.pending.count,
-        aging_chart: charts::aging(&figures.arrears.buckets),
-        monthly_chart: charts::monthly(&metrics.monthly),
-        debtors: metrics
-            .top_debtors
-            .iter()
-            .map(|debtor| DebtorRow {
-                tenant: debtor.tenant.clone(),
-                unit: debtor.unit.clone(),
-                balance: kes(debtor.balance),
-                days_overdue: debtor.days_overdue,
-            })
-            .collect(),
-        payments: recent
-            .iter()
-            .map(|payment| PaymentRow {
-                date: payment.paid_at.date_naive().to_string(),
-                method: payment.method.as_str(),
-                status: payment.status.as_str(),
-                amount: kes(payment.amount),
-            })
-            .collect(),
-    })
 }

@@ -502,7 +502,383 @@ async fn the_operator_page_is_for_admins_and_its_buttons_need_the_csrf_token(app
     );
 }
 
+/// The first number after `prefix` in `text` (an id in a link or Location).
+fn id_after(text: &str, prefix: &str) -> i64 {
+    let start = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} in {text}"))
+        + prefix.len();
+    let digits: String = text[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().expect("an id")
+}
+
+/// Properties, units, tenants, leases, payment filters, suspense allocation
+/// and the tenant statement, each changed through its form and checked
+/// through the API (the same write path), with CSRF, 422 explanations and
+/// another landlord's records answering 404.
+async fn the_working_pages_change_data_through_the_apis_writes(app: TestApp) {
+    let (_, api) = app.landlord("wanjiru@example.co.ke").await;
+    app.landlord("otieno@example.co.ke").await;
+    let mut browser = Browser::new(&app);
+    sign_in(&mut browser, "wanjiru@example.co.ke", "secret-pw").await;
+    let mut other = Browser::new(&app);
+    sign_in(&mut other, "otieno@example.co.ke", "secret-pw").await;
+    let other_token = csrf(&other.get("/dashboard").await.html);
+
+    // A property through its form.
+    let page = browser.get("/properties").await;
+    assert_accessible(&page.html);
+    let token = csrf(&page.html);
+    let forged = browser
+        .post("/properties", &[("csrf", "forged"), ("name", "Nope")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let unnamed = browser
+        .post("/properties", &[("csrf", &token), ("name", "  ")])
+        .await;
+    assert_eq!(unnamed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unnamed.html.contains(r#"class="error""#));
+    let added = browser
+        .post(
+            "/properties",
+            &[
+                ("csrf", &token),
+                ("name", "Riverside Court"),
+                ("address", "Riverside Dr"),
+                ("county", "Nairobi"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let property_path = added.location.expect("to the property");
+    let property = id_after(&property_path, "/properties/");
+    assert_eq!(
+        app.get(&format!("/api/v1/properties/{property}"), &api)
+            .await
+            .expect(StatusCode::OK)["address"],
+        "Riverside Dr"
+    );
+
+    // Units: a bad rent is explained, a good unit added, then taken off
+    // the market on its page.
+    let units_path = format!("{property_path}/units");
+    let bad_rent = browser
+        .post(
+            &units_path,
+            &[("csrf", &token), ("label", "R1"), ("market_rent", "lots")],
+        )
+        .await;
+    assert_eq!(bad_rent.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_rent.html.contains("market rent in shillings"));
+    for label in ["R1", "R2"] {
+        let unit = browser
+            .post(
+                &units_path,
+                &[
+                    ("csrf", &token),
+                    ("label", label),
+                    ("market_rent", "18,500"),
+                ],
+            )
+            .await;
+        assert_eq!(unit.status, StatusCode::SEE_OTHER, "{label}");
+    }
+    let page = browser.get(&property_path).await;
+    assert_accessible(&page.html);
+    assert!(page.html.contains("KES 18,500.00"));
+    let r2 = id_after(
+        page.html
+            .split(">R2<")
+            .next()
+            .expect("R2 listed")
+            .rsplit("/units/")
+            .next()
+            .expect("link"),
+        "",
+    );
+    let unit_page = browser.get(&format!("/units/{r2}")).await;
+    assert_eq!(unit_page.status, StatusCode::OK);
+    assert_accessible(&unit_page.html);
+    let off = browser
+        .post(
+            &format!("/units/{r2}"),
+            &[
+                ("csrf", &token),
+                ("label", "R2"),
+                ("market_rent", "19000"),
+                ("off_market", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
+    let unit = app
+        .get(&format!("/api/v1/units/{r2}"), &api)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(unit["off_market"], true);
+    assert_eq!(unit["market_rent"], 1_900_000);
+    assert_eq!(
+        other.get(&property_path).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        other.get(&format!("/units/{r2}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let foreign_edit = other
+        .post(
+            &format!("/units/{r2}"),
+            &[("csrf", &other_token), ("label", "X"), ("market_rent", "1")],
+        )
+        .await;
+    assert_eq!(foreign_edit.status, StatusCode::NOT_FOUND);
+
+    // A tenant, edited on their page.
+    let added = browser
+        .post(
+            "/tenants",
+            &[
+                ("csrf", &token),
+                ("name", "Achieng Otieno"),
+                ("phone", "0722000111"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let listed = browser.get("/tenants?q=achieng").await;
+    let tenant = id_after(&listed.html, "/tenants/");
+    let tenant_path = format!("/tenants/{tenant}");
+    let page = browser.get(&tenant_path).await;
+    assert_accessible(&page.html);
+    let edited = browser
+        .post(
+            &tenant_path,
+            &[
+                ("csrf", &token),
+                ("name", "Achieng Otieno"),
+                ("phone", "0733 000 222"),
+                ("national_id", "12345678"),
+                ("status", "active"),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER);
+    let shown = app
+        .get(&format!("/api/v1/tenants/{tenant}"), &api)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(shown["phone"], "+254733000222");
+    assert_eq!(shown["national_id"], "12345678");
+    assert_eq!(other.get(&tenant_path).await.status, StatusCode::NOT_FOUND);
+
+    // A lease started on R1 (the off-market R2 is not offered) at the
+    // market rent, then ended.
+    let page = browser.get(&format!("/leases?tenant_id={tenant}")).await;
+    assert_accessible(&page.html);
+    assert!(
+        page.html.contains("R1") && !page.html.contains("R2 ("),
+        "{}",
+        page.html
+    );
+    let r1 = id_after(&page.html, r#"name="unit_id" required><option value=""#);
+    let no_date = browser
+        .post(
+            "/leases",
+            &[
+                ("csrf", &token),
+                ("unit_id", &r1.to_string()),
+                ("tenant_id", &tenant.to_string()),
+                ("start_date", "someday"),
+            ],
+        )
+        .await;
+    assert_eq!(no_date.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let started = browser
+        .post(
+            "/leases",
+            &[
+                ("csrf", &token),
+                ("unit_id", &r1.to_string()),
+                ("tenant_id", &tenant.to_string()),
+                ("rent", ""),
+                ("deposit", "37,000"),
+                ("due_day", "5"),
+                ("start_date", "2024-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER);
+    let lease_path = started.location.expect("to the lease");
+    let lease = id_after(&lease_path, "/leases/");
+    let terms = app
+        .get(&format!("/api/v1/leases/{lease}"), &api)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(terms["rent"], 1_850_000, "the unit's market rent");
+    assert_eq!(terms["deposit"], 3_700_000);
+    assert_eq!(terms["due_day"], 5);
+    let page = browser.get(&lease_path).await;
+    assert_accessible(&page.html);
+    assert_eq!(other.get(&lease_path).await.status, StatusCode::NOT_FOUND);
+
+    // Charges and payments for the statement and the payments page: one
+    // charge voided, one payment pending (neither counts), a bank payment
+    // and a suspense M-Pesa payment allocated through the page.
+    for (period, due) in [
+        ("2024-01", "2024-01-05"),
+        ("2024-02", "2024-02-05"),
+        ("2024-03", "2024-03-05"),
+    ] {
+        app.post(
+            "/api/v1/charges",
+            &api,
+            json!({ "lease_id": lease, "period": period, "kind": "rent", "amount": 1_850_000, "due_date": due }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    }
+    let charges = app
+        .list(&format!("/api/v1/charges?lease_id={lease}"), &api)
+        .await;
+    let voided = crate::helpers::id(&charges[2]);
+    app.patch(
+        &format!("/api/v1/charges/{voided}"),
+        &api,
+        json!({ "void": true }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    for body in [
+        json!({ "lease_id": lease, "amount": 2_000_000, "method": "bank", "reference": "FT24001", "paid_at": "2024-01-04T09:00:00+03:00" }),
+        json!({ "lease_id": lease, "amount": 500_000, "method": "cash", "status": "pending", "paid_at": "2024-02-04T09:00:00+03:00" }),
+        json!({ "amount": 700_000, "method": "mpesa", "reference": "SUS0000001", "payer": "ACHIENG O", "paid_at": "2024-02-06T09:00:00+03:00" }),
+    ] {
+        app.post("/api/v1/payments", &api, body)
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    let page = browser.get("/payments").await;
+    assert_accessible(&page.html);
+    assert!(page.html.contains("Suspense") && page.html.contains("SUS0000001"));
+    let suspense = id_after(&page.html, r#"action="/payments/"#);
+    let bank_only = browser.get("/payments?method=bank").await;
+    assert!(bank_only.html.contains("FT24001") && !bank_only.html.contains("SUS0000001</td><td>"));
+    let pending_only = browser.get("/payments?status=pending").await;
+    assert!(!pending_only.html.contains("FT24001") && pending_only.html.contains("KES 5,000.00"));
+    let forged = browser
+        .post(
+            &format!("/payments/{suspense}/allocate"),
+            &[("csrf", "forged"), ("lease_id", &lease.to_string())],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let stolen = other
+        .post(
+            &format!("/payments/{suspense}/allocate"),
+            &[("csrf", &other_token), ("lease_id", &lease.to_string())],
+        )
+        .await;
+    assert_eq!(stolen.status, StatusCode::NOT_FOUND);
+    let allocated = browser
+        .post(
+            &format!("/payments/{suspense}/allocate"),
+            &[("csrf", &token), ("lease_id", &lease.to_string())],
+        )
+        .await;
+    assert_eq!(allocated.status, StatusCode::SEE_OTHER);
+    let payment = app
+        .get(&format!("/api/v1/payments/{suspense}"), &api)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(payment["lease_id"], lease);
+    let again = browser
+        .post(
+            &format!("/payments/{suspense}/allocate"),
+            &[("csrf", &token), ("lease_id", &lease.to_string())],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        again.html.contains("allocated to a lease already"),
+        "{}",
+        again.html
+    );
+
+    // The statement: independent sums from the API's lists.
+    let charges = app
+        .list(&format!("/api/v1/charges?lease_id={lease}"), &api)
+        .await;
+    let charged: i64 = charges
+        .iter()
+        .filter(|charge| charge["void"] == false)
+        .map(|charge| charge["amount"].as_i64().expect("amount"))
+        .sum();
+    let payments = app
+        .list(&format!("/api/v1/payments?lease_id={lease}"), &api)
+        .await;
+    let paid: i64 = payments
+        .iter()
+        .filter(|payment| payment["status"] == "confirmed")
+        .map(|payment| payment["amount"].as_i64().expect("amount"))
+        .sum();
+    // Two rents and the deposit (charged when the lease started).
+    assert_eq!((charged, paid), (7_400_000, 2_700_000));
+    let statement = browser.get(&format!("{tenant_path}/statement")).await;
+    assert_eq!(statement.status, StatusCode::OK);
+    assert_eq!(
+        text_of(&statement.html, "statement-charged"),
+        "KES 74,000.00"
+    );
+    assert_eq!(text_of(&statement.html, "statement-paid"), "KES 27,000.00");
+    assert_eq!(
+        text_of(&statement.html, "statement-balance"),
+        "KES 47,000.00"
+    );
+    assert!(statement.html.contains("payment, M-Pesa SUS0000001"));
+    assert_eq!(
+        other.get(&format!("{tenant_path}/statement")).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Ending the lease frees R1.
+    let bad_end = browser
+        .post(
+            &format!("{lease_path}/end"),
+            &[("csrf", &token), ("end_date", "2023-12-31")],
+        )
+        .await;
+    assert_eq!(bad_end.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ended = browser
+        .post(
+            &format!("{lease_path}/end"),
+            &[("csrf", &token), ("end_date", "2024-03-31")],
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER);
+    let terms = app
+        .get(&format!("/api/v1/leases/{lease}"), &api)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        (terms["status"].as_str(), terms["end_date"].as_str()),
+        (Some("ended"), Some("2024-03-31"))
+    );
+    let page = browser.get(&lease_path).await;
+    assert_eq!(text_of(&page.html, "lease-status"), "ended");
+    assert!(
+        browser
+            .get("/leases")
+            .await
+            .html
+            .contains(&format!(r#"<option value="{r1}">"#))
+    );
+}
+
 crate::on_both_databases!(
     the_dashboard_page_shows_the_apis_figures_and_sign_out_ends_the_session,
     the_operator_page_is_for_admins_and_its_buttons_need_the_csrf_token,
+    the_working_pages_change_data_through_the_apis_writes,
 );
