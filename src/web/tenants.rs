@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::http::AppState;
 use crate::types::{Id, Money, TenantStatus};
 use crate::web::{
-    format::kes,
+    format::{kes, shillings},
     pages::{not_found, optional_input, parse_id, shown, url_encode},
     session::{Landlord, refuse_forged},
 };
@@ -283,8 +283,8 @@ pub async fn edit(
 struct StatementLine {
     date: String,
     description: String,
-    charged: String,
-    paid: String,
+    /// A charge, or a payment with a minus sign.
+    amount: String,
     balance: String,
 }
 
@@ -335,10 +335,10 @@ pub async fn statement(
         .into_iter()
         .map(|line| {
             let detail = line.detail.clone().unwrap_or_default();
-            let (description, charge, payment) = if line.is_charge() {
+            let (description, amount) = if line.is_charge() {
                 charged += line.amount;
                 let kind = line.kind.replace('_', " ");
-                (format!("{kind} {detail}"), kes(line.amount), String::new())
+                (format!("{kind} {detail}"), shillings(line.amount))
             } else {
                 paid += line.amount;
                 let method = match line.kind.as_str() {
@@ -348,16 +348,14 @@ pub async fn statement(
                 };
                 (
                     format!("payment, {method} {detail}"),
-                    String::new(),
-                    kes(line.amount),
+                    shillings(Money::ZERO - line.amount),
                 )
             };
             StatementLine {
                 date: line.on_date.to_string(),
                 description: description.trim().to_owned(),
-                charged: charge,
-                paid: payment,
-                balance: kes(charged - paid),
+                amount,
+                balance: shillings(charged - paid),
             }
         })
         .collect();

@@ -171,7 +171,8 @@ async fn sign_in(browser: &Client, base: &str, email: &str, password: &str) {
 async fn a_landlord_signs_in_sees_their_figures_and_signs_out(app: TestApp) {
     let Some(driver) = start_driver() else { return };
     let (_, api) = app.landlord("wanjiru@example.co.ke").await;
-    let lease = setup_lease(&app, &api, None).await.lease;
+    let ids = setup_lease(&app, &api, None).await;
+    let lease = ids.lease;
     app.post(
         "/api/v1/payments",
         &api,
@@ -264,6 +265,49 @@ async fn a_landlord_signs_in_sees_their_figures_and_signs_out(app: TestApp) {
         .await
         .expect("opening the property");
     assert!(text(&browser, "h1").await.starts_with("Kilimani Heights"));
+
+    // Every page fits a 390 px phone (tables scroll inside their card, the
+    // page itself never sideways) and labels its fields.
+    browser.set_window_size(390, 900).await.expect("resize");
+    let pages = [
+        "/dashboard".to_owned(),
+        "/properties".to_owned(),
+        format!("/properties/{}", ids.property),
+        format!("/units/{}", ids.unit),
+        "/tenants".to_owned(),
+        format!("/tenants/{}", ids.tenant),
+        format!("/tenants/{}/statement", ids.tenant),
+        "/leases".to_owned(),
+        format!("/leases/{lease}"),
+        "/payments".to_owned(),
+        "/reports".to_owned(),
+    ];
+    for path in &pages {
+        browser
+            .goto(&format!("{base}{path}"))
+            .await
+            .expect("a page");
+        assert_ne!(text(&browser, "h1").await, "Not found", "{path}");
+        assert_accessible(&browser).await;
+        let overflow = browser
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await
+            .expect("page width");
+        assert!(
+            overflow.as_i64().unwrap_or(i64::MAX) <= 0,
+            "{path} is wider than the phone by {overflow} px"
+        );
+    }
+    screenshot(&browser, 390, &format!("reports-phone-{engine}.png")).await;
+    browser
+        .goto(&format!("{base}/tenants/{}/statement", ids.tenant))
+        .await
+        .expect("statement");
+    screenshot(&browser, 390, &format!("statement-phone-{engine}.png")).await;
+    browser.set_window_size(1280, 900).await.expect("resize");
 
     // Signing out ends the session: the dashboard leads to sign-in again.
     browser
