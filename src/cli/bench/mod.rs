@@ -36,8 +36,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 2.0)]
     pub warmup: f64,
     /// Comma-separated subset of: floor, baseline, dashboard-hit,
-    /// dashboard-l2, dashboard-cold, reports-cold, write-mix, month-start,
-    /// freshness.
+    /// page-dashboard (the web app's page), dashboard-l2, dashboard-cold,
+    /// reports-cold, write-mix, month-start, freshness.
     #[arg(long, value_delimiter = ',')]
     pub scenarios: Option<Vec<String>>,
     /// Where to write the JSON results.
