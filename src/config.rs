@@ -30,6 +30,10 @@ pub struct Settings {
     pub web: WebSettings,
     /// IANA time zone that decides what "today" and "this month" mean.
     pub timezone: String,
+    /// Run as if today were this date (`2026-12-15`): benchmarks and demos
+    /// of a chosen day of the month. The clock is shifted by whole days, so
+    /// time still passes. Never set it in production.
+    pub today: Option<chrono::NaiveDate>,
 }
 
 /// The web app's sessions.
@@ -219,6 +223,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             web: WebSettings::default(),
             timezone: "Africa/Nairobi".into(),
+            today: None,
         }
     }
 }
@@ -350,6 +355,14 @@ impl Settings {
         self.timezone
             .parse()
             .map_err(|_| anyhow::anyhow!("unknown time zone {:?}", self.timezone))
+    }
+
+    /// The clock: real, or on the `today` setting's day.
+    pub fn clock(&self) -> anyhow::Result<crate::clock::Clock> {
+        Ok(match self.today {
+            Some(today) => crate::clock::Clock::today_is(today, self.timezone()?),
+            None => crate::clock::Clock::real(),
+        })
     }
 }
 

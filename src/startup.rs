@@ -35,6 +35,10 @@ impl Application {
     /// and migrated (`serve --demo` seeds it first).
     pub async fn with_database(settings: Settings, db: Database) -> anyhow::Result<Application> {
         let tz = settings.timezone()?;
+        let clock = settings.clock()?;
+        if !clock.is_real() {
+            tracing::warn!(today = %clock.today(tz), "running as of another day (the today setting)");
+        }
         let cache = connect_cache(&settings, &db).await?;
         cache.use_generations_from(crate::write::generations_source(
             db.reader_prefer_primary().clone(),
@@ -50,12 +54,14 @@ impl Application {
                 db.writer().clone(),
                 cache.clone(),
                 settings.money.max_amount()?,
+                clock,
             ),
             login: Arc::new(LoginGuard::new(&settings.auth)),
             db,
             cache,
             settings: Arc::new(settings),
             tz,
+            clock,
         });
         Ok(Application { listener, state })
     }
@@ -99,6 +105,7 @@ impl Application {
             self.state.db.clone(),
             self.state.cache.clone(),
             self.state.tz,
+            self.state.clock,
         );
         // The peer address reaches handlers (login throttling by client address).
         let service = axum::ServiceExt::<Request<Body>>::into_make_service_with_connect_info::<

@@ -32,6 +32,8 @@ pub struct Plan {
     pub scenarios: Vec<String>,
     /// Landlords the write-mix spreads over.
     pub landlords: u32,
+    /// The day the servers run as of (`None`: the real one).
+    pub today: Option<chrono::NaiveDate>,
 }
 
 pub const ALL_SCENARIOS: &[&str] = &[
@@ -87,11 +89,15 @@ impl Server {
             "--bind",
             "127.0.0.1:0",
         ];
-        Server::spawn(&args, env).await
+        Server::spawn(&args, env, plan.today).await
     }
 
     /// Starts `mfuko` with `args`, and waits for it to say where it listens.
-    async fn spawn(args: &[&str], env: &[(&str, String)]) -> anyhow::Result<Server> {
+    async fn spawn(
+        args: &[&str],
+        env: &[(&str, String)],
+        today: Option<chrono::NaiveDate>,
+    ) -> anyhow::Result<Server> {
         let exe = std::env::current_exe().context("finding the mfuko binary")?;
         let mut command = tokio::process::Command::new(exe);
         command
@@ -104,6 +110,9 @@ impl Server {
             .kill_on_drop(true);
         for (key, value) in env {
             command.env(key, value);
+        }
+        if let Some(today) = today {
+            command.env("MFUKO_TODAY", today.to_string());
         }
         let mut child = command.spawn().context("starting mfuko serve")?;
         let stdout = child.stdout.take().context("server stdout")?;
@@ -216,6 +225,7 @@ async fn floor_server(client: &Client, plan: &Plan) -> anyhow::Result<Server> {
     Server::spawn(
         &["bench-floor", "--bind", "127.0.0.1:0", "--body", &body],
         &[],
+        None,
     )
     .await
 }

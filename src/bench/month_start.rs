@@ -3,6 +3,7 @@
 //! the requests, each to its landlord's Paybill with the lease's account
 //! reference, while those landlords read their dashboards (the rest).
 
+use crate::clock::Clock;
 use chrono::Utc;
 use reqwest::{Client, Method};
 use serde_json::json;
@@ -43,6 +44,11 @@ pub async fn run(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<Out
     }
     // Receipts must be new to every run on the same data set.
     let run = Utc::now().timestamp() % 100_000;
+    // Safaricom states the time in Nairobi, on the day the servers run as of.
+    let nairobi = chrono_tz::Africa::Nairobi;
+    let clock = plan
+        .today
+        .map_or_else(Clock::real, |today| Clock::today_is(today, nairobi));
     let url = format!("{base}/api/v1/payments/mpesa/c2b?secret={SECRET}");
     let dashboard = format!("{base}/api/v1/dashboard");
     Ok(load::run(
@@ -63,7 +69,7 @@ pub async fn run(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<Out
                 session: false,
                 body: Some(json!({
                     "TransID": format!("MS{run:05}{n:07}"),
-                    "TransTime": Utc::now().format("%Y%m%d%H%M%S").to_string(),
+                    "TransTime": clock.now().with_timezone(&nairobi).format("%Y%m%d%H%M%S").to_string(),
                     "TransAmount": "1500.00",
                     "BusinessShortCode": landlord.shortcode,
                     "BillRefNumber": account,

@@ -19,13 +19,18 @@ pub enum ChargesCommand {
 pub async fn run(settings: Settings, command: ChargesCommand) -> anyhow::Result<()> {
     let ChargesCommand::Run { period } = command;
     let tz = settings.timezone()?;
-    let period = period
-        .unwrap_or_else(|| Period::containing(chrono::Utc::now().with_timezone(&tz).date_naive()));
+    let clock = settings.clock()?;
+    let period = period.unwrap_or_else(|| Period::containing(clock.today(tz)));
     let db = super::connect_migrated(&settings).await?;
     // With Redis the bump reaches every server at once; without, servers on
     // the same database see the new charges when their views expire.
     let cache = crate::startup::connect_cache(&settings, &db).await?;
-    let path = WritePath::new(db.writer().clone(), cache, settings.money.max_amount()?);
+    let path = WritePath::new(
+        db.writer().clone(),
+        cache,
+        settings.money.max_amount()?,
+        clock,
+    );
     let summary = charges::run(&path, None, period)
         .await
         .map_err(|err| anyhow::anyhow!("charge run failed: {}", err.cause()))?;

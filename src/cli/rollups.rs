@@ -58,7 +58,12 @@ pub async fn run(settings: Settings, command: RollupsCommand) -> anyhow::Result<
         }
         RollupsCommand::Rebuild => {
             let cache = crate::startup::connect_cache(&settings, &db).await?;
-            let path = WritePath::new(db.writer().clone(), cache, settings.money.max_amount()?);
+            let path = WritePath::new(
+                db.writer().clone(),
+                cache,
+                settings.money.max_amount()?,
+                settings.clock()?,
+            );
             path.run(async |write| {
                 rollups::rebuild(write.tx()).await?;
                 // Every view built on them moves to new keys.
@@ -77,9 +82,7 @@ pub async fn run(settings: Settings, command: RollupsCommand) -> anyhow::Result<
 /// Every landlord's reports from both sources; prints and counts the ones
 /// that differ.
 async fn compare_reports(db: &crate::db::Database, settings: &Settings) -> anyhow::Result<usize> {
-    let today = chrono::Utc::now()
-        .with_timezone(&settings.timezone()?)
-        .date_naive();
+    let today = settings.clock()?.today(settings.timezone()?);
     let mut count = 0;
     for landlord in check::landlords(db.reader_prefer_primary()).await? {
         for difference in check::compare(db.reader_prefer_primary(), landlord, today)

@@ -33,11 +33,9 @@ pub struct SeedArgs {
 }
 
 impl SeedArgs {
-    /// The spec these flags describe, ending in `--end` or this month in `tz`.
-    pub fn spec(&self, tz: chrono_tz::Tz) -> SeedSpec {
-        let end = self.end.unwrap_or_else(|| {
-            Period::containing(chrono::Utc::now().with_timezone(&tz).date_naive())
-        });
+    /// The spec these flags describe, ending in `--end` or `today`'s month.
+    pub fn spec(&self, today: chrono::NaiveDate) -> SeedSpec {
+        let end = self.end.unwrap_or_else(|| Period::containing(today));
         SeedSpec {
             landlords: self.landlords,
             properties: self.properties,
@@ -51,7 +49,8 @@ impl SeedArgs {
 
 pub async fn run(settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     let tz = settings.timezone()?;
-    let spec = args.spec(tz);
+    let today = settings.clock()?.today(tz);
+    let spec = args.spec(today);
     let db = super::connect_migrated(&settings).await?;
     let progress = ProgressBar::new(0).with_style(
         ProgressStyle::with_template(
@@ -61,7 +60,7 @@ pub async fn run(settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     );
     progress.set_message("seeding");
     let started = Instant::now();
-    let summary = demo::load(&db, &spec, tz, &progress).await?;
+    let summary = demo::load_as_of(&db, &spec, tz, today, &progress).await?;
     progress.finish_and_clear();
     db.close().await;
     let elapsed = started.elapsed();

@@ -57,9 +57,10 @@ async fn seed_demo_if_empty(db: &Database, settings: &Settings) -> anyhow::Resul
         return Ok(());
     }
     let tz = settings.timezone()?;
-    let this_month = Period::containing(chrono::Utc::now().with_timezone(&tz).date_naive());
-    let spec = SeedSpec::small(this_month);
-    let summary = demo::load(db, &spec, tz, &indicatif::ProgressBar::hidden()).await?;
+    let today = settings.clock()?.today(tz);
+    let spec = SeedSpec::small(Period::containing(today));
+    let hidden = indicatif::ProgressBar::hidden();
+    let summary = demo::load_as_of(db, &spec, tz, today, &hidden).await?;
     tracing::info!(?summary, "seeded demo data");
     Ok(())
 }

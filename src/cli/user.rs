@@ -99,6 +99,7 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
         db.writer().clone(),
         Cache::new(settings.cache.clone()),
         settings.money.max_amount()?,
+        settings.clock()?,
     );
     let user = path
         .run(async |write| {

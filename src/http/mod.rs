@@ -31,7 +31,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_http::{
@@ -67,6 +67,7 @@ pub struct Shared {
     pub writes: WritePath,
     pub settings: Arc<Settings>,
     pub tz: Tz,
+    pub clock: crate::clock::Clock,
     /// Login throttling and the password-hashing slots.
     pub login: Arc<login_guard::LoginGuard>,
 }
@@ -88,7 +89,7 @@ impl std::ops::Deref for AppState {
 impl Shared {
     /// Today's date where the landlords are (the configured time zone).
     pub fn today(&self) -> NaiveDate {
-        Utc::now().with_timezone(&self.tz).date_naive()
+        self.clock.today(self.tz)
     }
 }
 

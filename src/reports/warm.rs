@@ -13,7 +13,7 @@ use crate::error::AppResult;
 use crate::reports::views::{self, Report};
 
 /// Starts the warming at start-up and the periodic refresh.
-pub fn spawn(db: Database, cache: Cache, tz: chrono_tz::Tz) {
+pub fn spawn(db: Database, cache: Cache, tz: chrono_tz::Tz, clock: crate::clock::Clock) {
     let settings = cache.settings().clone();
     if settings.warm_landlords == 0 || !settings.enabled {
         return;
@@ -21,7 +21,7 @@ pub fn spawn(db: Database, cache: Cache, tz: chrono_tz::Tz) {
     tokio::spawn(async move {
         let every = Duration::from_secs(settings.refresh_interval_secs);
         loop {
-            let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+            let today = clock.today(tz);
             match warm(&db, &cache, today).await {
                 Ok(count) => tracing::info!(dashboards = count, "cache warmed"),
                 Err(err) => tracing::warn!(error = ?err, "cache warming failed"),

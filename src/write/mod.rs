@@ -24,6 +24,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 
 use crate::cache::generations::{Counters, Source};
+use crate::clock::Clock;
 use crate::db::generations::{self, EVERY_LANDLORD};
 use crate::db::replicas::Lsn;
 use crate::db::{Constraint, Reader, WriteTx, Writer, is_reference_violation};
@@ -37,6 +38,8 @@ pub struct WritePath {
     cache: Cache,
     /// The largest amount a write accepts (`money.max_amount_kes`).
     max_amount: Money,
+    /// What "now" is for the writes' timestamps.
+    clock: Clock,
 }
 
 /// A write in progress: its transaction, and what it has changed so far.
@@ -71,16 +74,22 @@ impl Write {
 }
 
 impl WritePath {
-    pub fn new(writer: Writer, cache: Cache, max_amount: Money) -> WritePath {
+    pub fn new(writer: Writer, cache: Cache, max_amount: Money, clock: Clock) -> WritePath {
         WritePath {
             writer,
             cache,
             max_amount,
+            clock,
         }
     }
 
     pub fn max_amount(&self) -> Money {
         self.max_amount
+    }
+
+    /// Now, on the service's clock (when a payment was received).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        crate::types::whole_seconds(self.clock.now())
     }
 
     /// Runs `op` in one write transaction. If it succeeds, bumps the

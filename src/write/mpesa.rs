@@ -139,7 +139,7 @@ pub async fn register_shortcode(
 ) -> AppResult<Shortcode> {
     let code = shortcode(text)?;
     path.run(async |write| {
-        shortcodes::insert(write.tx(), landlord, &code, whole_seconds(Utc::now()))
+        shortcodes::insert(write.tx(), landlord, &code, path.now())
             .await
             .on_constraint(Constraint::Shortcode, || {
                 AppError::conflict(
@@ -181,7 +181,7 @@ pub async fn confirm(
         ));
     }
     let held = amount > path.max_amount();
-    let received = whole_seconds(Utc::now());
+    let received = path.now();
     let paid_at = dated(whole_seconds(parse_trans_time(&body.trans_time)?), received);
     let shortcode = body.business_short_code.as_deref().map(str::trim);
     // A reference the payer mistyped beyond repair is kept as typed (bounded),

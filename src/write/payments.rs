@@ -75,7 +75,7 @@ pub async fn create(
             "M-Pesa and bank payments need their transaction reference",
         ));
     }
-    let now = whole_seconds(Utc::now());
+    let now = path.now();
     let paid_at = whole_seconds(input.paid_at.unwrap_or(now));
     if paid_at > now + Duration::minutes(5) {
         return Err(AppError::validation(

@@ -20,8 +20,8 @@ use reqwest::{
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    self, ACCOUNT_REF, Backend, MPESA_SECRET, RENT, TestApp, id, ids, new_property, new_tenant,
-    new_unit, setup_lease,
+    self, ACCOUNT_REF, MPESA_SECRET, RENT, TestApp, id, ids, new_property, new_tenant, new_unit,
+    setup_lease,
 };
 
 const TZ: chrono_tz::Tz = chrono_tz::Africa::Nairobi;
@@ -1219,23 +1219,8 @@ async fn every_read_after_an_acknowledged_write_reflects_it(app: TestApp) {
 
 // ------------------------------------------------ servers with other settings
 
-async fn spawn_like(app: TestApp, configure: impl FnOnce(&mut mfuko::config::Settings)) -> TestApp {
-    let backend = if app.db.is_postgres() {
-        Backend::Postgres
-    } else {
-        Backend::Sqlite
-    };
-    drop(app);
-    let (url, dir) = helpers::fresh_database(backend)
-        .await
-        .expect("the backend the first server ran on");
-    let mut settings = helpers::test_settings(&url);
-    configure(&mut settings);
-    helpers::spawn_app_with(settings, dir).await
-}
-
 async fn a_server_with_the_cache_disabled_always_misses(app: TestApp) {
-    let app = spawn_like(app, |settings| settings.cache.enabled = false).await;
+    let app = helpers::respawn_with(app, |settings| settings.cache.enabled = false).await;
     let admin = app.admin("ops@mfuko.local").await;
     let (_, token) = app.landlord("wanjiru@example.co.ke").await;
     let fixture = setup_lease(&app, &token, None).await;
@@ -1300,7 +1285,7 @@ async fn sleep_until(at: Instant) {
 }
 
 async fn an_expired_entry_is_served_stale_while_one_refresh_runs(app: TestApp) {
-    let app = spawn_like(app, |settings| {
+    let app = helpers::respawn_with(app, |settings| {
         settings.cache.ttl_metrics_secs = 1;
         settings.cache.stale_secs = 2;
         settings.cache.jitter_pct = 0;

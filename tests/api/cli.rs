@@ -284,13 +284,19 @@ async fn charges_run_is_idempotent() {
     assert_eq!(dump(&url).await.charges, after_first);
 }
 
-/// `mfuko bench` end to end on a tiny data set: every scenario runs against
-/// real servers it starts itself, none errs, and the JSON says so.
+/// `mfuko bench` end to end on a tiny data set, as of a day two weeks ahead
+/// (`--today`, as the month's 15th is measured on any day): every scenario
+/// runs against real servers it starts itself, none errs, and the JSON says
+/// so.
 #[cfg(feature = "bench")]
 #[test]
 fn bench_measures_every_scenario() {
     let dir = tempfile::tempdir().expect("temp dir");
     let redis = crate::redis_server::RedisServer::start();
+    let day = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Africa::Nairobi)
+        .date_naive()
+        + chrono::Duration::days(14);
     let mut command = Command::new(env!("CARGO_BIN_EXE_mfuko"));
     command
         .current_dir(dir.path())
@@ -311,6 +317,8 @@ fn bench_measures_every_scenario() {
             "0.1",
             "--connections",
             "2",
+            "--today",
+            &day.to_string(),
         ]);
     if let Some(redis) = &redis {
         command.args(["--redis-url", &redis.url()]);
@@ -339,6 +347,7 @@ fn bench_measures_every_scenario() {
         "baseline",
         "dashboard-cold",
         "dashboard-hit",
+        "page-dashboard",
         "reports-cold",
         "write-mix",
         "freshness",
@@ -379,6 +388,12 @@ fn bench_measures_every_scenario() {
         results["machine"]["cores"].as_u64().map(|c| c > 0),
         Some(true)
     );
+    // The data set of that day has its own file.
+    let data_set = format!(
+        "bench-data/2x1x3x2_s42_{}_d{day}.db",
+        mfuko::types::Period::containing(day)
+    );
+    assert!(dir.path().join(&data_set).exists(), "{data_set}");
 }
 
 /// `rollups verify` finds nothing wrong with a freshly seeded database, names

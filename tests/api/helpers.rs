@@ -67,6 +67,26 @@ pub struct Alive {
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
+/// A fresh server on a fresh database of `app`'s engine, with settings
+/// changed by `configure` (`app` is dropped first).
+pub async fn respawn_with(
+    app: TestApp,
+    configure: impl FnOnce(&mut mfuko::config::Settings),
+) -> TestApp {
+    let backend = if app.db.is_postgres() {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    drop(app);
+    let (url, dir) = fresh_database(backend)
+        .await
+        .expect("the backend the first server ran on");
+    let mut settings = test_settings(&url);
+    configure(&mut settings);
+    spawn_app_with(settings, dir).await
+}
+
 impl TestApp {
     /// Keeps the server (and its database) up beyond the `TestApp`.
     pub fn keep_alive(&self) -> std::sync::Arc<Alive> {

@@ -277,7 +277,45 @@ async fn a_payment_dated_in_the_future_is_refused(app: TestApp) {
     assert!(app.list("/api/v1/payments", &token).await.is_empty());
 }
 
+/// A server running as of another day (the `today` setting, for benchmarks
+/// of the 15th) dates payments and reports on that day, and its "future"
+/// starts after it.
+async fn a_server_running_as_of_another_day_dates_payments_on_it(app: TestApp) {
+    let nairobi = chrono_tz::Africa::Nairobi;
+    let real_today = Utc::now().with_timezone(&nairobi).date_naive();
+    let day = real_today + Duration::days(14);
+    let app = crate::helpers::respawn_with(app, |settings| settings.today = Some(day)).await;
+    let (_, token) = app.landlord("omondi@example.co.ke").await;
+    let fixture = setup_lease(&app, &token, None).await;
+    let paid = app
+        .create(
+            "/api/v1/payments",
+            &token,
+            json!({ "lease_id": fixture.lease, "amount": RENT, "method": "cash" }),
+        )
+        .await;
+    assert_eq!(
+        instant(&paid["paid_at"])
+            .with_timezone(&nairobi)
+            .date_naive(),
+        day
+    );
+    let in_two_days = (Utc::now() + Duration::days(2)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    app.create(
+        "/api/v1/payments",
+        &token,
+        json!({ "lease_id": fixture.lease, "amount": RENT, "method": "cash", "paid_at": in_two_days }),
+    )
+    .await;
+    let dashboard = app
+        .get("/api/v1/dashboard", &token)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(dashboard["as_of"], day.to_string());
+}
+
 crate::on_both_databases!(
+    a_server_running_as_of_another_day_dates_payments_on_it,
     a_cash_payment_is_recorded_as_confirmed,
     mpesa_and_bank_payments_need_a_reference,
     a_bank_reference_is_recorded_once,

@@ -430,6 +430,7 @@ fn run(backend: Backend) {
         app.db.writer().clone(),
         app.cache.clone(),
         Money(1_000_000_000),
+        mfuko::clock::Clock::real(),
     );
     let mut runner = TestRunner::new(Config {
         cases: cases(),

@@ -15,15 +15,19 @@ use crate::demo::{self, SeedSpec};
 
 use super::BenchArgs;
 
-pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
+pub async fn run(mut settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
+    if args.today.is_some() {
+        settings.today = args.today;
+    }
     let tz = settings.timezone()?;
-    let spec = args.data.spec(tz);
+    let today = settings.clock()?.today(tz);
+    let spec = args.data.spec(today);
     let mut seed_rows_per_sec = None;
     let database_url = if !args.url.is_empty() {
         settings.database.url.expose().to_owned()
     } else {
         let url = data_set_url(&settings, &spec)?;
-        seed_rows_per_sec = prepare(&settings, &url, &spec, tz).await?;
+        seed_rows_per_sec = prepare(&settings, &url, &spec, tz, today).await?;
         url
     };
     let plan = Plan {
@@ -38,6 +42,7 @@ pub async fn run(settings: Settings, args: BenchArgs) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(|| ALL_SCENARIOS.iter().map(|s| (*s).to_owned()).collect()),
         landlords: spec.landlords.min(5),
+        today: settings.today,
     };
     let progress = ProgressBar::new_spinner()
         .with_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}")?);
@@ -139,8 +144,12 @@ fn data_set_url(settings: &Settings, spec: &SeedSpec) -> anyhow::Result<String> 
     }
     let dir = bench::data_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    // A data set as of a chosen day (`--today`) has that day's payments.
+    let day = settings
+        .today
+        .map_or_else(String::new, |today| format!("_d{today}"));
     let name = format!(
-        "{}x{}x{}x{}_s{}_{}.db",
+        "{}x{}x{}x{}_s{}_{}{day}.db",
         spec.landlords, spec.properties, spec.units, spec.months, spec.seed, spec.end
     );
     Ok(format!("sqlite://{}", dir.join(name).display()))
@@ -152,6 +161,7 @@ async fn prepare(
     url: &str,
     spec: &SeedSpec,
     tz: chrono_tz::Tz,
+    today: chrono::NaiveDate,
 ) -> anyhow::Result<Option<f64>> {
     let mut db_settings = settings.database.clone();
     db_settings.url = Secret::new(url);
@@ -166,7 +176,7 @@ async fn prepare(
             .progress_chars("=> "),
         );
         let started = Instant::now();
-        let summary = demo::load(&db, spec, tz, &progress).await?;
+        let summary = demo::load_as_of(&db, spec, tz, today, &progress).await?;
         progress.finish_and_clear();
         let rows = summary.users
             + summary.properties

@@ -26,6 +26,10 @@ pub struct BenchArgs {
     /// `--url` is given).
     #[command(flatten)]
     pub data: super::seed::SeedArgs,
+    /// Run as of this day (`2026-12-15`): the data set is seeded as of it
+    /// and the servers' clock is on it (the `today` setting).
+    #[arg(long)]
+    pub today: Option<chrono::NaiveDate>,
     /// Concurrent connections of the closed-loop load.
     #[arg(long, default_value_t = 16)]
     pub connections: usize,
