@@ -198,32 +198,25 @@ struct Prelude {
 impl Prelude {
     async fn load(reader: &Reader, scope: Scope, as_of: NaiveDate) -> AppResult<Prelude> {
         let Scope { landlord, property } = scope;
-        let (credit, charged_after, paid_after, unallocated) = tokio::try_join!(
-            read::credit_balances(reader, landlord, property),
-            read::charged_after(reader, landlord, property, as_of),
-            read::paid_after(reader, landlord, property, as_of),
-            async {
-                match property {
-                    Some(_) => Ok(Money::ZERO),
-                    None => read::unallocated(reader, landlord).await,
-                }
-            },
-        )?;
+        let rows = read::as_of_prelude(reader, landlord, property, as_of).await?;
         let mut later: BTreeMap<Id, (Money, Money)> = BTreeMap::new();
-        for charge in &charged_after {
-            later.entry(charge.lease_id).or_default().0 += charge.amount;
-        }
-        let mut unallocated = unallocated;
-        for payment in &paid_after {
-            match payment.lease_id {
-                Some(lease) => later.entry(lease).or_default().1 += payment.amount,
-                None => unallocated -= payment.amount,
+        let (mut credit, mut unallocated, mut paid_unallocated) =
+            (Vec::new(), Money::ZERO, Money::ZERO);
+        for row in rows {
+            match (row.kind, row.lease_id) {
+                (0, Some(lease)) => credit.push((lease, row.b - row.a)),
+                (1, Some(lease)) => later.entry(lease).or_default().0 += row.a,
+                (2, Some(lease)) => later.entry(lease).or_default().1 += row.a,
+                (2, None) => paid_unallocated += row.a,
+                (3, _) => unallocated = row.a,
+                _ => {}
             }
         }
+        let unallocated = unallocated - paid_unallocated;
         let prepaid = credit
             .iter()
-            .filter(|lease| !later.contains_key(&lease.lease_id))
-            .map(|lease| lease.paid - lease.charged)
+            .filter(|(lease, _)| !later.contains_key(lease))
+            .map(|(_, credit)| *credit)
             .sum();
         Ok(Prelude {
             later,

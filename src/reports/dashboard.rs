@@ -7,17 +7,17 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::db::{Reader, reports};
-use crate::error::AppResult;
+use crate::db::{Reader, reports, reports::CollectedByMethod, rollups::read};
+use crate::error::{AppError, AppResult};
 use crate::reports::{
     DateRange, Scope, Source,
     arrears::{self, ArrearsSummary},
     financial::{self, FinancialReport},
     metrics::{self, PaymentMetrics, Series},
     occupancy::{self, OccupancyReport},
-    sums,
+    sums::{self, Sums},
 };
-use crate::types::{Id, Period};
+use crate::types::{Id, Money, Period};
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Dashboard {
@@ -47,14 +47,11 @@ pub async fn compute(
     today: NaiveDate,
     source: Source,
 ) -> AppResult<Dashboard> {
-    let this_month = Period::containing(today);
-    let month = DateRange::new(this_month.first_day(), this_month.last_day())?;
-    let (series, arrears, pending, (occupancy, counts), financial) = tokio::try_join!(
-        Series::load(reader, scope, today, source),
+    let ((series, financial), arrears, pending, (occupancy, counts)) = tokio::try_join!(
+        money(reader, scope, today, source),
         arrears::overview(reader, scope, today, metrics::TOP_DEBTORS, source),
         sums::pending(reader, scope, source),
         occupancy_and_counts(reader, scope, today, source),
-        financial::compute(reader, scope, month, source),
     )?;
     let metrics = metrics::from_parts(scope, today, &series, &arrears, pending);
     Ok(Dashboard {
@@ -67,6 +64,59 @@ pub async fn compute(
         financial,
         arrears: arrears.summary,
     })
+}
+
+/// The 12-month series and this month's financial report: from the
+/// roll-ups in one read (both cover whole months only), from the history as
+/// the two reports compute them.
+async fn money(
+    reader: &Reader,
+    scope: Scope,
+    today: NaiveDate,
+    source: Source,
+) -> AppResult<(Series, FinancialReport)> {
+    let this_month = Period::containing(today);
+    let month = DateRange::new(this_month.first_day(), this_month.last_day())?;
+    if source == Source::History {
+        return Ok(tokio::try_join!(
+            Series::load(reader, scope, today, source),
+            financial::compute(reader, scope, month, source),
+        )?);
+    }
+    let series_range = Series::range(today)?;
+    let first = Period::containing(series_range.from);
+    let rows =
+        read::dashboard_money(reader, scope.landlord, scope.property, (first, this_month)).await?;
+    let (mut series, mut this) = (Sums::default(), Sums::default());
+    let mut methods = Vec::new();
+    for row in rows {
+        let side = |sums: &mut (Money, Money)| match row.side {
+            0 => sums.0 += row.amount,
+            _ => sums.1 += row.amount,
+        };
+        match (row.side, row.by_month, row.key) {
+            (2, _, Some(method)) => methods.push(CollectedByMethod {
+                method: method.parse().map_err(|err| {
+                    AppError::Internal(anyhow::Error::new(err).context("a stored payment method"))
+                })?,
+                amount: row.amount,
+            }),
+            (_, true, Some(key)) => {
+                if key == this_month.to_string() {
+                    side(this.by_month.entry(key.clone()).or_default());
+                }
+                side(series.by_month.entry(key).or_default());
+            }
+            (_, false, _) => side(this.by_property.entry(row.property_id).or_default()),
+            _ => {}
+        }
+    }
+    let series = Series {
+        range: series_range,
+        sums: series,
+    };
+    let methods = sums::merged_by_method(methods);
+    Ok((series, financial::assemble(scope, month, this, methods)))
 }
 
 async fn occupancy_and_counts(

@@ -63,11 +63,16 @@ impl Series {
         today: NaiveDate,
         source: Source,
     ) -> AppResult<Series> {
-        let this_month = Period::containing(today);
-        let first = (1..SERIES_MONTHS).fold(this_month, |month, _| month.prev());
-        let range = DateRange::new(first.first_day(), this_month.last_day())?;
+        let range = Series::range(today)?;
         let sums = sums::billed_and_collected(reader, scope, range, source).await?;
         Ok(Series { range, sums })
+    }
+
+    /// The whole months of the series ending with `today`'s.
+    pub(crate) fn range(today: NaiveDate) -> AppResult<DateRange> {
+        let this_month = Period::containing(today);
+        let first = (1..SERIES_MONTHS).fold(this_month, |month, _| month.prev());
+        DateRange::new(first.first_day(), this_month.last_day())
     }
 }
 

@@ -8,11 +8,7 @@ use serde::Serialize;
 
 use std::collections::BTreeMap;
 
-use crate::db::{
-    Reader,
-    occupancy::{self, InForce},
-    reports,
-};
+use crate::db::{Reader, occupancy, reports};
 use crate::error::AppResult;
 use crate::reports::{Scope, Source, dashboard::Counts, percent};
 use crate::types::Id;
@@ -88,27 +84,38 @@ pub(crate) async fn indexed(
     today: NaiveDate,
 ) -> AppResult<(OccupancyReport, Counts)> {
     let Scope { landlord, property } = scope;
-    let (units, in_force, tenants) = tokio::try_join!(
-        occupancy::units(reader, landlord, property),
-        occupancy::leases_in_force(reader, landlord, property, today),
-        occupancy::tenants_in_force(reader, landlord, property, today),
-    )?;
-    let in_force: BTreeMap<Id, InForce> =
-        in_force.into_iter().map(|f| (f.property_id, f)).collect();
+    let rows = occupancy::all_of(reader, landlord, property, today).await?;
+    let mut properties: BTreeMap<Id, (String, i64, i64)> = BTreeMap::new();
+    // Leases in force per property: all of them, those off the market.
+    let mut in_force: BTreeMap<Id, (i64, i64)> = BTreeMap::new();
+    let mut tenants = 0;
+    for row in rows {
+        match (row.kind, row.property_id) {
+            (0, Some(id)) => {
+                properties.insert(id, (row.name.unwrap_or_default(), row.a, row.b));
+            }
+            (1, Some(id)) => {
+                in_force.insert(id, (row.a, row.b));
+            }
+            _ => tenants = row.a,
+        }
+    }
     let counts = Counts {
-        properties: units.len() as i64,
-        units: units.iter().map(|p| p.units).sum(),
+        properties: properties.len() as i64,
+        units: properties.values().map(|p| p.1).sum(),
         active_tenants: tenants,
-        active_leases: in_force.values().map(|f| f.leases).sum(),
+        active_leases: in_force.values().map(|f| f.0).sum(),
     };
     let report = assemble(
         today,
-        units.into_iter().map(|p| {
-            let occupied = in_force
-                .get(&p.property_id)
-                .map_or(0, |f| f.leases - f.off_market);
-            (p.property_id, p.name, p.units, p.available, occupied)
-        }),
+        properties
+            .into_iter()
+            .map(|(id, (name, units, available))| {
+                let occupied = in_force
+                    .get(&id)
+                    .map_or(0, |(leases, off_market)| leases - off_market);
+                (id, name, units, available, occupied)
+            }),
     );
     Ok((report, counts))
 }

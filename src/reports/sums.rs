@@ -121,6 +121,11 @@ pub(crate) async fn collected_by_method(
             reports::collected_by_method(reader, landlord, property, part.from, part.to).await?,
         );
     }
+    Ok(merged_by_method(rows))
+}
+
+/// One row per method, in method order, from rows that may repeat one.
+pub(crate) fn merged_by_method(rows: Vec<CollectedByMethod>) -> Vec<CollectedByMethod> {
     let mut by_method = BTreeMap::new();
     for row in rows {
         let entry = by_method
@@ -128,10 +133,10 @@ pub(crate) async fn collected_by_method(
             .or_insert((row.method, Money::ZERO));
         entry.1 += row.amount;
     }
-    Ok(by_method
+    by_method
         .into_values()
         .map(|(method, amount)| CollectedByMethod { method, amount })
-        .collect())
+        .collect()
 }
 
 /// Payments per status and method over `range` (rows may repeat a group:

@@ -38,34 +38,40 @@ struct PropertiesPage {
 }
 
 async fn properties_page(state: &AppState, landlord: &Landlord, error: Option<String>) -> Response {
-    let id = landlord.id;
+    let (id, today) = (landlord.id, state.today());
     let rows = state
         .db
         .read(id, |reader| async move {
-            occupancy::units(&reader, id, None).await
+            occupancy::all_of(&reader, id, None, today).await
         })
         .await;
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(err) => return AppError::from(err).into_response(),
+    };
+    let mut properties: Vec<PropertyRow> = rows
+        .into_iter()
+        .filter(|row| row.kind == 0)
+        .filter_map(|row| {
+            Some(PropertyRow {
+                id: row.property_id?,
+                name: row.name.unwrap_or_default(),
+                units: row.a,
+                available: row.b,
+            })
+        })
+        .collect();
+    properties.sort_by_key(|property| property.id);
     let failed = error.is_some();
-    match rows {
-        Ok(rows) => shown(
-            &PropertiesPage {
-                signed_in: Some(landlord.csrf.clone()),
-                csrf: landlord.csrf.clone(),
-                properties: rows
-                    .into_iter()
-                    .map(|row| PropertyRow {
-                        id: row.property_id,
-                        name: row.name,
-                        units: row.units,
-                        available: row.available,
-                    })
-                    .collect(),
-                error,
-            },
-            failed,
-        ),
-        Err(err) => AppError::from(err).into_response(),
-    }
+    shown(
+        &PropertiesPage {
+            signed_in: Some(landlord.csrf.clone()),
+            csrf: landlord.csrf.clone(),
+            properties,
+            error,
+        },
+        failed,
+    )
 }
 
 pub async fn list(State(state): State<AppState>, landlord: Landlord) -> Response {

@@ -83,6 +83,61 @@ async fn slices(
         .await)
 }
 
+/// One row of [`dashboard_money`].
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MoneyRow {
+    /// 0: billed (non-void charges by due month); 1: collected (confirmed
+    /// payments by payment date); 2: collected in the last month, per method.
+    pub side: i32,
+    /// A month's total (`key` is the month), else the last month's per
+    /// property (or, side 2, per method: `key` is the method).
+    pub by_month: bool,
+    /// `None` by property: payments allocated to no lease.
+    pub property_id: Option<Id>,
+    pub key: Option<String>,
+    pub amount: Money,
+}
+
+/// What the dashboard shows of money, in one read: billed and collected per
+/// month over `first..=last`, and in `last` per property and per method —
+/// the 12-month series and this month's financial report, which would
+/// otherwise take five statements.
+pub async fn dashboard_money(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    (first, last): (Period, Period),
+) -> sqlx::Result<Vec<MoneyRow>> {
+    dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT 0 AS side, TRUE AS by_month, CAST(NULL AS BIGINT) AS property_id, month AS key, \
+                CAST(SUM(amount) AS BIGINT) AS amount FROM rollup_charge_months \
+         WHERE landlord_id = $1 AND month >= $2 AND month <= $3 \
+           AND ($4 IS NULL OR property_id = $4) GROUP BY month \
+         UNION ALL \
+         SELECT 0, FALSE, property_id, CAST(NULL AS TEXT), CAST(SUM(amount) AS BIGINT) \
+         FROM rollup_charge_months WHERE landlord_id = $1 AND month = $3 \
+           AND ($4 IS NULL OR property_id = $4) GROUP BY property_id \
+         UNION ALL \
+         SELECT 1, TRUE, CAST(NULL AS BIGINT), month, CAST(SUM(amount) AS BIGINT) \
+         FROM rollup_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
+           AND month >= $2 AND month <= $3 AND ($4 IS NULL OR property_id = $4) GROUP BY month \
+         UNION ALL \
+         SELECT 1, FALSE, NULLIF(property_id, 0), CAST(NULL AS TEXT), CAST(SUM(amount) AS BIGINT) \
+         FROM rollup_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
+           AND month = $3 AND ($4 IS NULL OR property_id = $4) GROUP BY property_id \
+         UNION ALL \
+         SELECT 2, FALSE, CAST(NULL AS BIGINT), method, CAST(SUM(amount) AS BIGINT) \
+         FROM rollup_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
+           AND month = $3 AND ($4 IS NULL OR property_id = $4) GROUP BY method",
+    )
+    .bind(landlord)
+    .bind(first)
+    .bind(last)
+    .bind(property)
+    .fetch_all(p)
+    .await)
+}
+
 /// Confirmed payments paid in the months `first..=last`, per method.
 pub async fn collected_by_method(
     db: &Reader,
@@ -148,40 +203,12 @@ pub async fn pending(
     .await)
 }
 
-/// Confirmed payments of the landlord matched to no lease, ever.
-pub async fn unallocated(db: &Reader, landlord: Id) -> sqlx::Result<Money> {
-    dispatch!(db.pool(), p => sqlx::query_scalar(
-        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM rollup_payment_months \
-         WHERE landlord_id = $1 AND property_id = 0 AND status = 'confirmed'",
-    )
-    .bind(landlord)
-    .fetch_one(p)
-    .await)
-}
-
 /// A lease's non-void charges and confirmed payments, all time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct LeaseBalance {
     pub lease_id: Id,
     pub charged: Money,
     pub paid: Money,
-}
-
-/// The leases paid beyond their charges (the partial index
-/// `rollup_leases_credit` holds exactly those).
-pub async fn credit_balances(
-    db: &Reader,
-    landlord: Id,
-    property: Option<Id>,
-) -> sqlx::Result<Vec<LeaseBalance>> {
-    dispatch!(db.pool(), p => sqlx::query_as(
-        "SELECT lease_id, charged, paid FROM rollup_leases \
-         WHERE landlord_id = $1 AND paid > charged AND ($2 IS NULL OR property_id = $2)",
-    )
-    .bind(landlord)
-    .bind(property)
-    .fetch_all(p)
-    .await)
 }
 
 /// The balances of the given leases (of `landlord`), settled or not.
@@ -207,50 +234,51 @@ pub async fn balances_of(
     })
 }
 
-/// The non-void charges *not* considered as of `as_of`: due after it and
-/// billed for a later period. One row each (a grouping would tempt the
-/// planner into the lease-ordered index): for today, next to none.
-pub async fn charged_after(
+/// One row of [`as_of_prelude`].
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct PreludeRow {
+    /// 0: a lease paid beyond its charges (`a` charged, `b` paid, all
+    /// time); 1: a non-void charge not considered as of the date (`a`); 2: a
+    /// confirmed payment after the date (`a`; no lease: unallocated); 3: the
+    /// landlord's unallocated confirmed payments, all time (`a`; zero for
+    /// one property).
+    pub kind: i32,
+    pub lease_id: Option<Id>,
+    pub a: Money,
+    pub b: Money,
+}
+
+/// What every roll-up read of arrears as of `as_of` starts from, in one
+/// statement: the leases in credit (the partial index `rollup_leases_credit`
+/// holds exactly those), what was charged — due after `as_of` and billed for
+/// a later period — or paid after it (one row each, for today next to none:
+/// a grouping would tempt the planner into the lease-ordered index), and the
+/// unallocated total.
+pub async fn as_of_prelude(
     db: &Reader,
     landlord: Id,
     property: Option<Id>,
     as_of: NaiveDate,
-) -> sqlx::Result<Vec<LeaseTotal>> {
+) -> sqlx::Result<Vec<PreludeRow>> {
     dispatch!(db.pool(), p => sqlx::query_as(
-        "SELECT lease_id, amount FROM charges \
+        "SELECT 0 AS kind, lease_id, charged AS a, paid AS b FROM rollup_leases \
+         WHERE landlord_id = $1 AND paid > charged AND ($4 IS NULL OR property_id = $4) \
+         UNION ALL \
+         SELECT 1, lease_id, amount, CAST(0 AS BIGINT) FROM charges \
          WHERE landlord_id = $1 AND due_date > $2 AND period > $3 AND NOT void \
-           AND ($4 IS NULL OR property_id = $4)",
+           AND ($4 IS NULL OR property_id = $4) \
+         UNION ALL \
+         SELECT 2, lease_id, amount, CAST(0 AS BIGINT) FROM payments \
+         WHERE landlord_id = $1 AND paid_on > $2 AND status = 'confirmed' \
+           AND ($4 IS NULL OR property_id = $4) \
+         UNION ALL \
+         SELECT 3, CAST(NULL AS BIGINT), CAST(COALESCE(SUM(amount), 0) AS BIGINT), CAST(0 AS BIGINT) \
+         FROM rollup_payment_months \
+         WHERE landlord_id = $1 AND property_id = 0 AND status = 'confirmed' AND $4 IS NULL",
     )
     .bind(landlord)
     .bind(as_of)
     .bind(Period::containing(as_of))
-    .bind(property)
-    .fetch_all(p)
-    .await)
-}
-
-/// A lease's (or, for `None`, the unallocated) confirmed payments after a date.
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
-pub struct PaidAfter {
-    pub lease_id: Option<Id>,
-    pub amount: Money,
-}
-
-/// Confirmed payments paid after `as_of`, one row each (see
-/// [`charged_after`]).
-pub async fn paid_after(
-    db: &Reader,
-    landlord: Id,
-    property: Option<Id>,
-    as_of: NaiveDate,
-) -> sqlx::Result<Vec<PaidAfter>> {
-    dispatch!(db.pool(), p => sqlx::query_as(
-        "SELECT lease_id, amount FROM payments \
-         WHERE landlord_id = $1 AND paid_on > $2 AND status = 'confirmed' \
-           AND ($3 IS NULL OR property_id = $3)",
-    )
-    .bind(landlord)
-    .bind(as_of)
     .bind(property)
     .fetch_all(p)
     .await)
