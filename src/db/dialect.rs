@@ -66,6 +66,17 @@ pub fn month_of(postgres: bool, column: &str) -> String {
     }
 }
 
+/// An aggregate of every row's `columns` into one JSON array of arrays, as
+/// text: a read of hundreds of rows then crosses the driver as one value
+/// (sqlx hands SQLite's rows over one by one, several microseconds each).
+pub fn json_rows(postgres: bool, columns: &str) -> String {
+    if postgres {
+        format!("COALESCE(json_agg(json_build_array({columns})), '[]')::text")
+    } else {
+        format!("json_group_array(json_array({columns}))")
+    }
+}
+
 /// `date_expr` plus `days_expr` days, as a date.
 pub fn plus_days(postgres: bool, date_expr: &str, days_expr: &str) -> String {
     if postgres {
