@@ -67,14 +67,34 @@ pub fn month_of(postgres: bool, column: &str) -> String {
 }
 
 /// An aggregate of every row's `columns` into one JSON array of arrays, as
-/// text: a read of hundreds of rows then crosses the driver as one value
-/// (sqlx hands SQLite's rows over one by one, several microseconds each).
+/// text: a read of tens or hundreds of rows then crosses the driver as one
+/// value (sqlx hands SQLite's rows over one by one, several microseconds
+/// each). Booleans must be selected as 0/1: SQLite has no JSON `true`.
 pub fn json_rows(postgres: bool, columns: &str) -> String {
     if postgres {
         format!("COALESCE(json_agg(json_build_array({columns})), '[]')::text")
     } else {
         format!("json_group_array(json_array({columns}))")
     }
+}
+
+/// `SELECT` of [`json_rows`] over the rows of `inner`, whose columns are
+/// named `columns` (`a, b, c`).
+pub fn json_select(postgres: bool, columns: &str, inner: &str) -> String {
+    let qualified: Vec<String> = columns
+        .split(',')
+        .map(|column| format!("r.{}", column.trim()))
+        .collect();
+    format!(
+        "SELECT {} FROM ({inner}) r",
+        json_rows(postgres, &qualified.join(", "))
+    )
+}
+
+/// The rows of a [`json_rows`] value: each a JSON array, read as `T` field
+/// by field in declaration order.
+pub fn parse_rows<T: serde::de::DeserializeOwned>(json: &str) -> sqlx::Result<Vec<T>> {
+    serde_json::from_str(json).map_err(|err| sqlx::Error::Decode(Box::new(err)))
 }
 
 /// `date_expr` plus `days_expr` days, as a date.

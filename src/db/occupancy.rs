@@ -6,12 +6,12 @@
 
 use chrono::NaiveDate;
 
-use crate::db::{Reader, dispatch};
+use crate::db::{Reader, dialect, dispatch};
 use crate::types::Id;
 
 /// One row of [`all_of`]: a property's unit counts (`kind` 0), its leases
 /// in force (1), or the tenants in force (2, in `a`).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct Row {
     pub kind: i32,
     pub property_id: Option<Id>,
@@ -33,7 +33,9 @@ pub async fn all_of(
     property: Option<Id>,
     today: NaiveDate,
 ) -> sqlx::Result<Vec<Row>> {
-    dispatch!(db.pool(), p => sqlx::query_as(
+    let sql = dialect::json_select(
+        db.pool().is_postgres(),
+        "kind, property_id, name, a, b",
         "SELECT 0 AS kind, p.id AS property_id, p.name, CAST(COALESCE(u.units, 0) AS BIGINT) AS a, \
                 CAST(COALESCE(u.available, 0) AS BIGINT) AS b \
          FROM properties p LEFT JOIN ( \
@@ -60,10 +62,12 @@ pub async fn all_of(
                 CAST(0 AS BIGINT) FROM leases \
          WHERE landlord_id = $1 AND status = 'active' AND start_date <= $2 \
            AND (end_date IS NULL OR end_date >= $2) AND ($3 IS NULL OR property_id = $3)",
-    )
-    .bind(landlord)
-    .bind(today)
-    .bind(property)
-    .fetch_all(p)
-    .await)
+    );
+    dispatch!(db.pool(), p => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(landlord)
+        .bind(today)
+        .bind(property)
+        .fetch_one(p)
+        .await)
+    .and_then(|json: String| dialect::parse_rows(&json))
 }

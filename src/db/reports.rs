@@ -55,8 +55,8 @@ pub struct RecentPayment {
 }
 
 /// One lease's open charges after FIFO allocation of its confirmed payments,
-/// split by age.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// split by age. (Also read from a JSON array of the fields in this order.)
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct ArrearsRow {
     pub lease_id: Id,
     pub property_id: Id,

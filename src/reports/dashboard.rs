@@ -101,13 +101,13 @@ async fn money(
                 })?,
                 amount: row.amount,
             }),
-            (_, true, Some(key)) => {
+            (_, 1, Some(key)) => {
                 if key == this_month.to_string() {
                     side(this.by_month.entry(key.clone()).or_default());
                 }
                 side(series.by_month.entry(key).or_default());
             }
-            (_, false, _) => side(this.by_property.entry(row.property_id).or_default()),
+            (_, 0, _) => side(this.by_property.entry(row.property_id).or_default()),
             _ => {}
         }
     }

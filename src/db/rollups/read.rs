@@ -83,15 +83,15 @@ async fn slices(
         .await)
 }
 
-/// One row of [`dashboard_money`].
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// One row of [`dashboard_money`] (read from a JSON array, fields in order).
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct MoneyRow {
     /// 0: billed (non-void charges by due month); 1: collected (confirmed
     /// payments by payment date); 2: collected in the last month, per method.
     pub side: i32,
-    /// A month's total (`key` is the month), else the last month's per
+    /// 1: a month's total (`key` is the month); 0: the last month's per
     /// property (or, side 2, per method: `key` is the method).
-    pub by_month: bool,
+    pub by_month: i32,
     /// `None` by property: payments allocated to no lease.
     pub property_id: Option<Id>,
     pub key: Option<String>,
@@ -108,34 +108,38 @@ pub async fn dashboard_money(
     property: Option<Id>,
     (first, last): (Period, Period),
 ) -> sqlx::Result<Vec<MoneyRow>> {
-    dispatch!(db.pool(), p => sqlx::query_as(
-        "SELECT 0 AS side, TRUE AS by_month, CAST(NULL AS BIGINT) AS property_id, month AS key, \
+    let sql = dialect::json_select(
+        db.pool().is_postgres(),
+        "side, by_month, property_id, key, amount",
+        "SELECT 0 AS side, 1 AS by_month, CAST(NULL AS BIGINT) AS property_id, month AS key, \
                 CAST(SUM(amount) AS BIGINT) AS amount FROM rollup_charge_months \
          WHERE landlord_id = $1 AND month >= $2 AND month <= $3 \
            AND ($4 IS NULL OR property_id = $4) GROUP BY month \
          UNION ALL \
-         SELECT 0, FALSE, property_id, CAST(NULL AS TEXT), CAST(SUM(amount) AS BIGINT) \
+         SELECT 0, 0, property_id, CAST(NULL AS TEXT), CAST(SUM(amount) AS BIGINT) \
          FROM rollup_charge_months WHERE landlord_id = $1 AND month = $3 \
            AND ($4 IS NULL OR property_id = $4) GROUP BY property_id \
          UNION ALL \
-         SELECT 1, TRUE, CAST(NULL AS BIGINT), month, CAST(SUM(amount) AS BIGINT) \
+         SELECT 1, 1, CAST(NULL AS BIGINT), month, CAST(SUM(amount) AS BIGINT) \
          FROM rollup_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
            AND month >= $2 AND month <= $3 AND ($4 IS NULL OR property_id = $4) GROUP BY month \
          UNION ALL \
-         SELECT 1, FALSE, NULLIF(property_id, 0), CAST(NULL AS TEXT), CAST(SUM(amount) AS BIGINT) \
+         SELECT 1, 0, NULLIF(property_id, 0), CAST(NULL AS TEXT), CAST(SUM(amount) AS BIGINT) \
          FROM rollup_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
            AND month = $3 AND ($4 IS NULL OR property_id = $4) GROUP BY property_id \
          UNION ALL \
-         SELECT 2, FALSE, CAST(NULL AS BIGINT), method, CAST(SUM(amount) AS BIGINT) \
+         SELECT 2, 0, CAST(NULL AS BIGINT), method, CAST(SUM(amount) AS BIGINT) \
          FROM rollup_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
            AND month = $3 AND ($4 IS NULL OR property_id = $4) GROUP BY method",
-    )
-    .bind(landlord)
-    .bind(first)
-    .bind(last)
-    .bind(property)
-    .fetch_all(p)
-    .await)
+    );
+    dispatch!(db.pool(), p => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(landlord)
+        .bind(first)
+        .bind(last)
+        .bind(property)
+        .fetch_one(p)
+        .await)
+    .and_then(|json: String| dialect::parse_rows(&json))
 }
 
 /// Confirmed payments paid in the months `first..=last`, per method.
@@ -234,8 +238,8 @@ pub async fn balances_of(
     })
 }
 
-/// One row of [`as_of_prelude`].
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+/// One row of [`as_of_prelude`] (read from a JSON array, fields in order).
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
 pub struct PreludeRow {
     /// 0: a lease paid beyond its charges (`a` charged, `b` paid, all
     /// time); 1: a non-void charge not considered as of the date (`a`); 2: a
@@ -260,7 +264,9 @@ pub async fn as_of_prelude(
     property: Option<Id>,
     as_of: NaiveDate,
 ) -> sqlx::Result<Vec<PreludeRow>> {
-    dispatch!(db.pool(), p => sqlx::query_as(
+    let sql = dialect::json_select(
+        db.pool().is_postgres(),
+        "kind, lease_id, a, b",
         "SELECT 0 AS kind, lease_id, charged AS a, paid AS b FROM rollup_leases \
          WHERE landlord_id = $1 AND paid > charged AND ($4 IS NULL OR property_id = $4) \
          UNION ALL \
@@ -275,13 +281,15 @@ pub async fn as_of_prelude(
          SELECT 3, CAST(NULL AS BIGINT), CAST(COALESCE(SUM(amount), 0) AS BIGINT), CAST(0 AS BIGINT) \
          FROM rollup_payment_months \
          WHERE landlord_id = $1 AND property_id = 0 AND status = 'confirmed' AND $4 IS NULL",
-    )
-    .bind(landlord)
-    .bind(as_of)
-    .bind(Period::containing(as_of))
-    .bind(property)
-    .fetch_all(p)
-    .await)
+    );
+    dispatch!(db.pool(), p => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(landlord)
+        .bind(as_of)
+        .bind(Period::containing(as_of))
+        .bind(property)
+        .fetch_one(p)
+        .await)
+    .and_then(|json: String| dialect::parse_rows(&json))
 }
 
 /// One non-void charge of a lease that owes.
@@ -449,46 +457,7 @@ pub async fn arrears(
         }
         query.fetch_one(p).await
     })
-    .and_then(|json: String| {
-        let rows: Vec<ArrearsWire> =
-            serde_json::from_str(&json).map_err(|err| sqlx::Error::Decode(Box::new(err)))?;
-        Ok(rows.into_iter().map(ArrearsWire::into_row).collect())
-    })
-}
-
-/// An [`ArrearsRow`] as [`arrears`] aggregates it: a JSON array in column
-/// order.
-#[derive(serde::Deserialize)]
-struct ArrearsWire(
-    Id,
-    Id,
-    String,
-    String,
-    i32,
-    Money,
-    Money,
-    Money,
-    Money,
-    Money,
-    Option<NaiveDate>,
-);
-
-impl ArrearsWire {
-    fn into_row(self) -> ArrearsRow {
-        ArrearsRow {
-            lease_id: self.0,
-            property_id: self.1,
-            unit_label: self.2,
-            tenant_name: self.3,
-            grace_days: self.4,
-            not_yet_due: self.5,
-            days_0_30: self.6,
-            days_31_60: self.7,
-            days_61_90: self.8,
-            days_90_plus: self.9,
-            oldest_due: self.10,
-        }
-    }
+    .and_then(|json: String| dialect::parse_rows(&json))
 }
 
 /// The open charges of all leases, summed by age as of `as_of`: five index
