@@ -6,6 +6,7 @@
 //! report on both; see `crate::freshness` for how reads are judged. Run it
 //! against a landlord nobody else is writing to.
 
+use super::BENCH_NOTE;
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -76,7 +77,7 @@ pub async fn run(
         tasks.push(tokio::spawn(async move {
             while Instant::now() < deadline {
                 let sent = Instant::now();
-                let body = json!({ "lease_id": lease, "amount": UNIT[instance], "method": "cash" });
+                let body = json!({ "lease_id": lease, "amount": UNIT[instance], "method": "cash", "notes": BENCH_NOTE });
                 let reply = client
                     .post(&url)
                     .bearer_auth(&token)

@@ -79,12 +79,80 @@ struct Server {
     child: tokio::process::Child,
 }
 
+/// The note on every payment a scenario posts by hand (M-Pesa ones have
+/// `MS…` receipts), so they can be told from the seeded ones.
+pub const BENCH_NOTE: &str = "mfuko bench";
+
+/// The scenarios that post payments: on a SQLite data set they run on a copy
+/// of it, so every run (and every later scenario) measures the data as
+/// seeded. A PostgreSQL data set keeps what they wrote (see PERFORMANCE.md).
+fn writes(scenario: &str) -> bool {
+    matches!(scenario, "write-mix" | "month-start" | "freshness")
+}
+
+/// A copy of a SQLite data set (its file and write-ahead log), deleted when
+/// dropped.
+struct Scratch {
+    path: PathBuf,
+    url: String,
+}
+
+impl Scratch {
+    /// A copy of `database_url`'s file, or `None` when it is no SQLite file.
+    /// The copy gets its own cache namespace (as a restored backup must):
+    /// its generation counters restart where the original's are, and a
+    /// shared Redis still holds what the last copy's writes cached under them.
+    async fn of(database_url: &str) -> anyhow::Result<Option<Scratch>> {
+        let Some(file) = database_url.strip_prefix("sqlite://") else {
+            return Ok(None);
+        };
+        let file = file.split('?').next().unwrap_or(file);
+        static COPIES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("mfuko-bench-{}-{n}.db", std::process::id()));
+        std::fs::copy(file, &path).with_context(|| format!("copying {file}"))?;
+        let wal = format!("{file}-wal");
+        if std::path::Path::new(&wal).exists() {
+            std::fs::copy(&wal, format!("{}-wal", path.display()))
+                .with_context(|| format!("copying {wal}"))?;
+        }
+        let url = format!("sqlite://{}", path.display());
+        let scratch = Scratch { path, url };
+        let mut db = <sqlx::SqliteConnection as sqlx::Connection>::connect(&scratch.url)
+            .await
+            .context("opening the copy")?;
+        sqlx::query("UPDATE cache_namespace SET id = lower(hex(randomblob(8)))")
+            .execute(&mut db)
+            .await
+            .context("giving the copy its own cache namespace")?;
+        sqlx::Connection::close(db).await?;
+        Ok(Some(scratch))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        }
+    }
+}
+
 impl Server {
     /// Starts `mfuko serve` on a free port with extra environment.
     async fn start(plan: &Plan, env: &[(&str, String)]) -> anyhow::Result<Server> {
+        Server::start_on(plan, &plan.database_url, env).await
+    }
+
+    /// [`Server::start`] on another copy of the data set.
+    async fn start_on(
+        plan: &Plan,
+        database_url: &str,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Server> {
         let args = [
             "--database-url",
-            &plan.database_url,
+            database_url,
             "serve",
             "--bind",
             "127.0.0.1:0",
@@ -169,17 +237,25 @@ pub async fn run(
             ("floor", _) => {
                 let server = floor_server(&client, plan).await?;
                 let base = server.url.clone();
-                (Some(server), base)
+                (Some((server, None)), base)
             }
             (_, Some(url)) => (None, url.trim_end_matches('/').to_owned()),
             (_, None) => {
-                let server = Server::start(plan, &server_env(plan, scenario)).await?;
+                let copy = if writes(scenario) {
+                    Scratch::of(&plan.database_url).await?
+                } else {
+                    None
+                };
+                let url = copy.as_ref().map_or(plan.database_url.as_str(), |c| &c.url);
+                let server = Server::start_on(plan, url, &server_env(plan, scenario)).await?;
                 let base = server.url.clone();
-                (Some(server), base)
+                (Some((server, copy)), base)
             }
         };
         let outcome = drive(&client, plan, scenario, &base).await?;
-        let peak_rss_mib = server.as_ref().and_then(Server::peak_rss_mib);
+        let peak_rss_mib = server
+            .as_ref()
+            .and_then(|(server, _)| server.peak_rss_mib());
         drop(server);
         progress.println(format!(
             "{scenario}: {:.0} req/s, p50 {} µs, p99 {} µs",
@@ -250,10 +326,18 @@ async fn freshness_scenario(
     plan: &Plan,
 ) -> anyhow::Result<Option<ScenarioResult>> {
     let mut servers = Vec::new();
+    let scratch = match plan.urls.as_slice() {
+        [] => Scratch::of(&plan.database_url).await?,
+        _ => None,
+    };
+    let database_url = scratch
+        .as_ref()
+        .map_or(plan.database_url.as_str(), |copy| copy.url.as_str());
     let bases: [String; 2] = match plan.urls.as_slice() {
         [] => {
             for _ in 0..2 {
-                servers.push(Server::start(plan, &server_env(plan, "freshness")).await?);
+                let env = server_env(plan, "freshness");
+                servers.push(Server::start_on(plan, database_url, &env).await?);
             }
             [servers[0].url.clone(), servers[1].url.clone()]
         }
@@ -269,6 +353,7 @@ async fn freshness_scenario(
         .filter_map(Server::peak_rss_mib)
         .reduce(f64::max);
     drop(servers);
+    drop(scratch);
     Ok(Some(ScenarioResult {
         scenario: "freshness".to_owned(),
         outcome,
@@ -423,7 +508,7 @@ async fn write_mix(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<O
                     url: format!("{base}/api/v1/payments"),
                     token: Some(token.clone()),
                     session: false,
-                    body: Some(json!({ "lease_id": lease, "amount": 10_000, "method": "cash" })),
+                    body: Some(json!({ "lease_id": lease, "amount": 10_000, "method": "cash", "notes": BENCH_NOTE })),
                 }
             } else {
                 let path = reads[(n as usize / landlords.len()) % reads.len()];

@@ -388,12 +388,37 @@ fn bench_measures_every_scenario() {
         results["machine"]["cores"].as_u64().map(|c| c > 0),
         Some(true)
     );
-    // The data set of that day has its own file.
+    // The data set of that day has its own file, which the scenarios that
+    // post payments left as seeded (they ran on copies).
     let data_set = format!(
         "bench-data/2x1x3x2_s42_{}_d{day}.db",
         mfuko::types::Period::containing(day)
     );
     assert!(dir.path().join(&data_set).exists(), "{data_set}");
+    let url = format!("sqlite://{}", dir.path().join(&data_set).display());
+    let written = tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(async {
+            let db = mfuko::db::Database::connect(&crate::helpers::test_settings(&url).database)
+                .await
+                .expect("the data set opens");
+            let mfuko::db::Pool::Sqlite(pool) = mfuko::db::testing::writer_pool(&db) else {
+                unreachable!("a SQLite URL");
+            };
+            let count: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM payments WHERE mpesa_receipt LIKE 'MS%' OR notes = $1",
+            )
+            .bind(mfuko::bench::BENCH_NOTE)
+            .fetch_one(pool)
+            .await
+            .expect("counting");
+            db.close().await;
+            count
+        });
+    assert_eq!(
+        written, 0,
+        "payments the scenarios posted reached the data set"
+    );
 }
 
 /// `rollups verify` finds nothing wrong with a freshly seeded database, names
