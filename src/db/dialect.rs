@@ -1,6 +1,6 @@
 //! The few places where SQLite and PostgreSQL need different SQL.
 
-use crate::db::{Pool, TxConn, WriteTx, dispatch, dispatch_tx};
+use crate::db::{Pool, TxConn, WriteTx, dispatch_tx};
 
 /// After rows were inserted with explicit ids (the demo-data loader does), move
 /// PostgreSQL's identity sequences past them. SQLite needs nothing: its rowid
@@ -29,13 +29,38 @@ pub fn for_update(tx: &WriteTx) -> &'static str {
 
 /// Refreshes the planner's statistics after a bulk load; on PostgreSQL also
 /// the visibility map, without which index-only scans still visit the table.
+/// On SQLite only the per-index statistics are kept ([`drop_stat4`]).
 pub async fn analyze(pool: &Pool) -> sqlx::Result<()> {
-    let sql = if pool.is_postgres() {
-        "VACUUM (ANALYZE)"
-    } else {
-        "ANALYZE"
-    };
-    dispatch!(pool, p => sqlx::query(sql).execute(p).await.map(drop))
+    match pool {
+        Pool::Postgres(p) => sqlx::query("VACUUM (ANALYZE)").execute(p).await.map(drop),
+        Pool::Sqlite(p) => {
+            sqlx::query("ANALYZE").execute(p).await?;
+            drop_stat4(p).await
+        }
+    }
+}
+
+/// SQLite: deletes the STAT4 samples `ANALYZE` collects (the bundled SQLite
+/// is built with STAT4) and reloads the statistics. With samples, SQLite
+/// prepares a statement again at every step after a bound value changes,
+/// whenever that value could change the plan: a third of a cold dashboard's
+/// CPU went to re-parsing and re-planning. The per-index statistics of
+/// `sqlite_stat1` plan these queries as well. Run on the writer when a
+/// database opens (readers open after it) and after every `ANALYZE`.
+pub async fn drop_stat4(pool: &sqlx::SqlitePool) -> sqlx::Result<()> {
+    let samples: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat4'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    if samples.is_some() {
+        sqlx::query("DELETE FROM sqlite_stat4")
+            .execute(pool)
+            .await?;
+        // `ANALYZE sqlite_schema` reloads the statistics into the planner.
+        sqlx::query("ANALYZE sqlite_schema").execute(pool).await?;
+    }
+    Ok(())
 }
 
 /// SQLite: sets the page cache of the transaction's connection to `kib` KiB

@@ -285,6 +285,10 @@ impl Database {
             .connect_with(options.clone())
             .await
             .with_context(|| format!("opening {target}"))?;
+        // Before any reader opens (they load the statistics when they do).
+        dialect::drop_stat4(&writer)
+            .await
+            .with_context(|| format!("dropping the STAT4 samples of {target}"))?;
         // Each SQLite reader is a thread doing CPU work on cached pages: more
         // than two per core only adds memory.
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);

@@ -436,6 +436,15 @@ async fn rollups_verify_finds_drift_and_rebuild_repairs_it() {
     let mfuko::db::Pool::Sqlite(pool) = mfuko::db::testing::writer_pool(&db) else {
         unreachable!("a SQLite URL");
     };
+    // The seed's ANALYZE left the per-index statistics, not the STAT4
+    // samples that make SQLite re-prepare statements (dialect::drop_stat4).
+    let stats: (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM sqlite_stat1), (SELECT COUNT(*) FROM sqlite_stat4)",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("the statistics tables");
+    assert!(stats.0 > 0 && stats.1 == 0, "{stats:?}");
     sqlx::query("UPDATE rollup_leases SET paid = paid + 1 WHERE lease_id = 1")
         .execute(pool)
         .await
