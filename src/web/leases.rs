@@ -17,7 +17,7 @@ use crate::http::AppState;
 use crate::types::{Id, LeaseStatus, Money, TenantStatus};
 use crate::web::{
     format::kes,
-    pages::{date_input, money_input, not_found, parse_id, shown},
+    pages::{after_write, date_input, form_record, money_input, not_found, parse_id, shown},
     session::{Landlord, refuse_forged},
 };
 use crate::write::leases as write;
@@ -229,14 +229,14 @@ pub async fn start(
         Ok(input) => write::create(&state.writes, landlord.id, input).await,
         Err(err) => Err(err),
     };
-    match started {
-        Ok(lease) => Redirect::to(&format!("/leases/{}", lease.id)).into_response(),
-        Err(err) if err.status().is_client_error() => {
-            let tenant = parse_id(&form.tenant_id);
-            leases_page(&state, &landlord, tenant, Some(err.to_string())).await
-        }
-        Err(err) => err.into_response(),
-    }
+    let tenant = parse_id(&form.tenant_id);
+    after_write(
+        &landlord,
+        started,
+        |lease| Redirect::to(&format!("/leases/{}", lease.id)).into_response(),
+        async |message| leases_page(&state, &landlord, tenant, Some(message)).await,
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -322,11 +322,9 @@ pub async fn end(
     Path(lease): Path<String>,
     Form(form): Form<EndForm>,
 ) -> Response {
-    if let Some(refused) = refuse_forged(&landlord.csrf, &form.csrf) {
-        return refused;
-    }
-    let Some(lease) = parse_id(&lease) else {
-        return not_found(&landlord.csrf);
+    let lease = match form_record(&landlord, &form.csrf, &lease) {
+        Ok(lease) => lease,
+        Err(refused) => return refused,
     };
     let Some(end_date) = date_input(&form.end_date) else {
         let message = "Choose the lease's last day.".to_owned();
@@ -337,12 +335,12 @@ pub async fn end(
         end_date: Some(end_date),
         status: Some(LeaseStatus::Ended),
     };
-    match write::update(&state.writes, landlord.id, lease, input, state.today()).await {
-        Ok(_) => Redirect::to(&format!("/leases/{lease}")).into_response(),
-        Err(AppError::NotFound(_)) => not_found(&landlord.csrf),
-        Err(err) if err.status().is_client_error() => {
-            lease_page(&state, &landlord, lease, Some(err.to_string())).await
-        }
-        Err(err) => err.into_response(),
-    }
+    let ended = write::update(&state.writes, landlord.id, lease, input, state.today()).await;
+    after_write(
+        &landlord,
+        ended,
+        |_| Redirect::to(&format!("/leases/{lease}")).into_response(),
+        async |message| lease_page(&state, &landlord, lease, Some(message)).await,
+    )
+    .await
 }

@@ -2,11 +2,18 @@
 //! dates) as people type them, and a form page's status.
 
 use askama::Template;
-use axum::{http::StatusCode, response::Response};
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
 use chrono::NaiveDate;
 
+use crate::error::{AppError, AppResult};
 use crate::types::{Id, Money};
-use crate::web::page;
+use crate::web::{
+    page,
+    session::{Landlord, refuse_forged},
+};
 
 #[derive(Template)]
 #[template(path = "not_found.html")]
@@ -21,6 +28,33 @@ pub fn not_found(csrf: &str) -> Response {
     });
     *response.status_mut() = StatusCode::NOT_FOUND;
     response
+}
+
+/// The record a form posts to (`/…/{id}/…`): the form's CSRF token is
+/// checked first (403), then the id (a malformed one is the 404 page).
+#[allow(clippy::result_large_err)] // the refusal goes straight back to axum
+pub fn form_record(landlord: &Landlord, csrf: &str, id: &str) -> Result<Id, Response> {
+    if let Some(refused) = refuse_forged(&landlord.csrf, csrf) {
+        return Err(refused);
+    }
+    parse_id(id).ok_or_else(|| not_found(&landlord.csrf))
+}
+
+/// Where a form's write leads: `done` on success; the 404 page when a
+/// record it names is not the landlord's; the form again with the reason
+/// (422) for a mistake; the error itself otherwise.
+pub async fn after_write<T>(
+    landlord: &Landlord,
+    written: AppResult<T>,
+    done: impl FnOnce(T) -> Response,
+    again: impl AsyncFnOnce(String) -> Response,
+) -> Response {
+    match written {
+        Ok(value) => done(value),
+        Err(AppError::NotFound(_)) => not_found(&landlord.csrf),
+        Err(err) if err.status().is_client_error() => again(err.to_string()).await,
+        Err(err) => err.into_response(),
+    }
 }
 
 /// A page that may re-show a form with what was wrong: 422 when it does.

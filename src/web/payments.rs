@@ -17,7 +17,7 @@ use crate::http::AppState;
 use crate::types::{Id, PaymentMethod, PaymentStatus};
 use crate::web::{
     format::kes,
-    pages::{money_input, not_found, optional_input, parse_id, shown},
+    pages::{after_write, form_record, money_input, optional_input, parse_id, shown},
     session::{Landlord, refuse_forged},
 };
 use crate::write::payments as write;
@@ -224,11 +224,9 @@ pub async fn record(
         notes: None,
         paid_at: None,
     };
-    match write::create(&state.writes, landlord.id, input, state.tz).await {
-        Ok(_) => Redirect::to("/payments").into_response(),
-        Err(err) if err.status().is_client_error() => again(err.to_string()).await,
-        Err(err) => err.into_response(),
-    }
+    let recorded = write::create(&state.writes, landlord.id, input, state.tz).await;
+    let done = |_| Redirect::to("/payments").into_response();
+    after_write(&landlord, recorded, done, again).await
 }
 
 #[derive(Deserialize)]
@@ -245,11 +243,9 @@ pub async fn allocate(
     Path(payment): Path<String>,
     Form(form): Form<AllocateForm>,
 ) -> Response {
-    if let Some(refused) = refuse_forged(&landlord.csrf, &form.csrf) {
-        return refused;
-    }
-    let Some(payment) = parse_id(&payment) else {
-        return not_found(&landlord.csrf);
+    let payment = match form_record(&landlord, &form.csrf, &payment) {
+        Ok(payment) => payment,
+        Err(refused) => return refused,
     };
     let again =
         |message: String| payments_page(&state, &landlord, RecentFilter::default(), Some(message));
@@ -260,10 +256,7 @@ pub async fn allocate(
         status: None,
         lease_id: Some(lease_id),
     };
-    match write::update(&state.writes, landlord.id, payment, input).await {
-        Ok(_) => Redirect::to("/payments").into_response(),
-        Err(AppError::NotFound("payment")) => not_found(&landlord.csrf),
-        Err(err) if err.status().is_client_error() => again(err.to_string()).await,
-        Err(err) => err.into_response(),
-    }
+    let allocated = write::update(&state.writes, landlord.id, payment, input).await;
+    let done = |_| Redirect::to("/payments").into_response();
+    after_write(&landlord, allocated, done, again).await
 }

@@ -16,7 +16,7 @@ use crate::http::AppState;
 use crate::types::{Id, Money};
 use crate::web::{
     format::kes,
-    pages::{money_input, not_found, parse_id, shown},
+    pages::{after_write, form_record, money_input, not_found, parse_id, shown},
     session::{Landlord, refuse_forged},
 };
 use crate::write::properties as write;
@@ -101,13 +101,14 @@ pub async fn add(
         address: form.address,
         county: form.county,
     };
-    match write::create(&state.writes, landlord.id, input).await {
-        Ok(created) => Redirect::to(&format!("/properties/{}", created.id)).into_response(),
-        Err(err) if err.status().is_client_error() => {
-            properties_page(&state, &landlord, Some(err.to_string())).await
-        }
-        Err(err) => err.into_response(),
-    }
+    let created = write::create(&state.writes, landlord.id, input).await;
+    after_write(
+        &landlord,
+        created,
+        |created| Redirect::to(&format!("/properties/{}", created.id)).into_response(),
+        async |message| properties_page(&state, &landlord, Some(message)).await,
+    )
+    .await
 }
 
 struct UnitRow {
@@ -202,11 +203,9 @@ pub async fn edit(
     Path(property): Path<String>,
     Form(form): Form<PropertyForm>,
 ) -> Response {
-    if let Some(refused) = refuse_forged(&landlord.csrf, &form.csrf) {
-        return refused;
-    }
-    let Some(property) = parse_id(&property) else {
-        return not_found(&landlord.csrf);
+    let property = match form_record(&landlord, &form.csrf, &property) {
+        Ok(property) => property,
+        Err(refused) => return refused,
     };
     let input = write::UpdateProperty {
         name: Some(form.name),
@@ -214,7 +213,7 @@ pub async fn edit(
         county: Some(form.county),
     };
     let saved = write::update(&state.writes, landlord.id, property, input).await;
-    after_write(&state, &landlord, property, saved.map(|_| ())).await
+    back_to_property(&state, &landlord, property, saved).await
 }
 
 #[derive(Deserialize)]
@@ -242,11 +241,9 @@ pub async fn add_unit(
     Path(property): Path<String>,
     Form(form): Form<UnitForm>,
 ) -> Response {
-    if let Some(refused) = refuse_forged(&landlord.csrf, &form.csrf) {
-        return refused;
-    }
-    let Some(property) = parse_id(&property) else {
-        return not_found(&landlord.csrf);
+    let property = match form_record(&landlord, &form.csrf, &property) {
+        Ok(property) => property,
+        Err(refused) => return refused,
     };
     let created = match rent_of(&form.market_rent) {
         Ok(market_rent) => {
@@ -255,30 +252,27 @@ pub async fn add_unit(
                 market_rent,
                 off_market: form.off_market.is_some(),
             };
-            write::create_unit(&state.writes, landlord.id, property, input)
-                .await
-                .map(|_| ())
+            write::create_unit(&state.writes, landlord.id, property, input).await
         }
         Err(err) => Err(err),
     };
-    after_write(&state, &landlord, property, created).await
+    back_to_property(&state, &landlord, property, created).await
 }
 
 /// Back to the property's page after a write; a mistake is shown on it.
-async fn after_write(
+async fn back_to_property<T>(
     state: &AppState,
     landlord: &Landlord,
     property: Id,
-    written: AppResult<()>,
+    written: AppResult<T>,
 ) -> Response {
-    match written {
-        Ok(()) => Redirect::to(&format!("/properties/{property}")).into_response(),
-        Err(AppError::NotFound(_)) => not_found(&landlord.csrf),
-        Err(err) if err.status().is_client_error() => {
-            property_page(state, landlord, property, Some(err.to_string())).await
-        }
-        Err(err) => err.into_response(),
-    }
+    after_write(
+        landlord,
+        written,
+        |_| Redirect::to(&format!("/properties/{property}")).into_response(),
+        async |message| property_page(state, landlord, property, Some(message)).await,
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -351,11 +345,9 @@ pub async fn edit_unit(
     Path(unit): Path<String>,
     Form(form): Form<UnitForm>,
 ) -> Response {
-    if let Some(refused) = refuse_forged(&landlord.csrf, &form.csrf) {
-        return refused;
-    }
-    let Some(unit) = parse_id(&unit) else {
-        return not_found(&landlord.csrf);
+    let unit = match form_record(&landlord, &form.csrf, &unit) {
+        Ok(unit) => unit,
+        Err(refused) => return refused,
     };
     let saved = match rent_of(&form.market_rent) {
         Ok(market_rent) => {
@@ -368,12 +360,11 @@ pub async fn edit_unit(
         }
         Err(err) => Err(err),
     };
-    match saved {
-        Ok(saved) => Redirect::to(&format!("/properties/{}", saved.property_id)).into_response(),
-        Err(AppError::NotFound(_)) => not_found(&landlord.csrf),
-        Err(err) if err.status().is_client_error() => {
-            unit_page(&state, &landlord, unit, Some(err.to_string())).await
-        }
-        Err(err) => err.into_response(),
-    }
+    after_write(
+        &landlord,
+        saved,
+        |saved| Redirect::to(&format!("/properties/{}", saved.property_id)).into_response(),
+        async |message| unit_page(&state, &landlord, unit, Some(message)).await,
+    )
+    .await
 }

@@ -16,7 +16,7 @@ use crate::http::AppState;
 use crate::types::{Id, Money, TenantStatus};
 use crate::web::{
     format::{kes, shillings},
-    pages::{not_found, optional_input, parse_id, shown, url_encode},
+    pages::{after_write, form_record, not_found, optional_input, parse_id, shown, url_encode},
     session::{Landlord, refuse_forged},
 };
 use crate::write::tenants as write;
@@ -129,15 +129,14 @@ pub async fn add(
         national_id: optional_input(&form.national_id),
         status: None,
     };
-    match write::create(&state.writes, landlord.id, input).await {
-        Ok(tenant) => {
-            Redirect::to(&format!("/tenants?q={}", url_encode(&tenant.name))).into_response()
-        }
-        Err(err) if err.status().is_client_error() => {
-            tenants_page(&state, &landlord, String::new(), Some(err.to_string())).await
-        }
-        Err(err) => err.into_response(),
-    }
+    let created = write::create(&state.writes, landlord.id, input).await;
+    after_write(
+        &landlord,
+        created,
+        |tenant| Redirect::to(&format!("/tenants?q={}", url_encode(&tenant.name))).into_response(),
+        async |message| tenants_page(&state, &landlord, String::new(), Some(message)).await,
+    )
+    .await
 }
 
 struct LeaseRow {
@@ -254,11 +253,9 @@ pub async fn edit(
     Path(tenant): Path<String>,
     Form(form): Form<TenantForm>,
 ) -> Response {
-    if let Some(refused) = refuse_forged(&landlord.csrf, &form.csrf) {
-        return refused;
-    }
-    let Some(tenant) = parse_id(&tenant) else {
-        return not_found(&landlord.csrf);
+    let tenant = match form_record(&landlord, &form.csrf, &tenant) {
+        Ok(tenant) => tenant,
+        Err(refused) => return refused,
     };
     let Ok(status) = form.status.parse::<TenantStatus>() else {
         let message = "Choose the tenant's status.".to_owned();
@@ -270,14 +267,14 @@ pub async fn edit(
         national_id: Some(form.national_id.trim().to_owned()),
         status: Some(status),
     };
-    match write::update(&state.writes, landlord.id, tenant, input).await {
-        Ok(_) => Redirect::to(&format!("/tenants/{tenant}")).into_response(),
-        Err(AppError::NotFound(_)) => not_found(&landlord.csrf),
-        Err(err) if err.status().is_client_error() => {
-            tenant_page(&state, &landlord, tenant, Some(err.to_string())).await
-        }
-        Err(err) => err.into_response(),
-    }
+    let saved = write::update(&state.writes, landlord.id, tenant, input).await;
+    after_write(
+        &landlord,
+        saved,
+        |_| Redirect::to(&format!("/tenants/{tenant}")).into_response(),
+        async |message| tenant_page(&state, &landlord, tenant, Some(message)).await,
+    )
+    .await
 }
 
 struct StatementLine {
