@@ -61,14 +61,6 @@ pub enum Format {
     Csv,
 }
 
-#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct FormatParam {
-    /// `json` (the default) or `csv`.
-    #[serde(default)]
-    pub format: Format,
-}
-
 pub struct Cached {
     pub served: Served,
     pub if_none_match: IfNoneMatch,

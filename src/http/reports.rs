@@ -7,7 +7,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::{
     AppState,
     auth::{AuthUser, Landlord},
-    cached::{Cached, Format, FormatParam, IfNoneMatch},
+    cached::{Cached, Format, IfNoneMatch},
     extract::{Path, Query},
 };
 use crate::reports::{
@@ -38,6 +38,16 @@ struct PropertyFilter {
     property_id: Option<Id>,
 }
 
+/// The query of a report that also comes as CSV.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct TableFilter {
+    property_id: Option<Id>,
+    /// `json` (the default) or `csv`.
+    #[serde(default)]
+    format: Format,
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct StatusFilter {
@@ -58,88 +68,66 @@ async fn serve(
     report: Report,
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
-    serve_as(
-        state,
-        landlord,
-        property,
-        report,
-        if_none_match,
-        Format::Json,
-    )
-    .await
+    let served = views::serve(&state.db, &state.cache, landlord, property, report).await?;
+    Ok(Cached::json(served, if_none_match))
 }
 
 /// Serves `report` through the cache as JSON or, from the same bytes, CSV.
-async fn serve_as(
+async fn serve_table(
     state: &AppState,
     landlord: Id,
-    property: Option<Id>,
+    filter: TableFilter,
     report: Report,
     if_none_match: IfNoneMatch,
-    format: Format,
 ) -> AppResult<Cached> {
-    let served = views::serve(&state.db, &state.cache, landlord, property, report).await?;
+    let served = views::serve(
+        &state.db,
+        &state.cache,
+        landlord,
+        filter.property_id,
+        report,
+    )
+    .await?;
     Ok(Cached {
         served,
         if_none_match,
-        csv: matches!(format, Format::Csv).then_some(report),
+        csv: matches!(filter.format, Format::Csv).then_some(report),
     })
 }
 
-#[utoipa::path(get, path = "/reports/occupancy", tag = "reports", params(PropertyFilter, FormatParam), responses((status = 200, description = "OK", content((OccupancyReport = "application/json"), (String = "text/csv")))))]
+#[utoipa::path(get, path = "/reports/occupancy", tag = "reports", params(TableFilter), responses((status = 200, description = "OK", content((OccupancyReport = "application/json"), (String = "text/csv")))))]
 async fn occupancy_report(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
-    Query(filter): Query<PropertyFilter>,
-    Query(format): Query<FormatParam>,
+    Query(filter): Query<TableFilter>,
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
     let report = Report::Occupancy {
         today: state.today(),
     };
-    let format = format.format;
-    serve_as(
-        &state,
-        landlord,
-        filter.property_id,
-        report,
-        if_none_match,
-        format,
-    )
-    .await
+    serve_table(&state, landlord, filter, report, if_none_match).await
 }
 
-#[utoipa::path(get, path = "/reports/financial", tag = "reports", params(PropertyFilter, RangeParams, FormatParam), responses((status = 200, description = "OK", content((FinancialReport = "application/json"), (String = "text/csv")))))]
+#[utoipa::path(get, path = "/reports/financial", tag = "reports", params(TableFilter, RangeParams), responses((status = 200, description = "OK", content((FinancialReport = "application/json"), (String = "text/csv")))))]
 async fn financial_report(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
-    Query(filter): Query<PropertyFilter>,
+    Query(filter): Query<TableFilter>,
     Query(range): Query<RangeParams>,
-    Query(format): Query<FormatParam>,
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
     let range = DateRange::parse(&range, state.today())?;
     let report = Report::Financial { range };
-    let format = format.format;
-    serve_as(
-        &state,
-        landlord,
-        filter.property_id,
-        report,
-        if_none_match,
-        format,
-    )
-    .await
+    serve_table(&state, landlord, filter, report, if_none_match).await
 }
 
-#[utoipa::path(get, path = "/reports/payments", tag = "reports", params(PropertyFilter, RangeParams, StatusFilter, FormatParam), responses((status = 200, description = "OK", content((PaymentsReport = "application/json"), (String = "text/csv")))))]
+#[utoipa::path(get, path = "/reports/payments", tag = "reports", params(TableFilter, RangeParams, StatusFilter), responses((status = 200, description = "OK", content((PaymentsReport = "application/json"), (String = "text/csv")))))]
 async fn payments_report(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
-    Query(filter): Query<PropertyFilter>,
+    Query(filter): Query<TableFilter>,
     Query(range): Query<RangeParams>,
     Query(status): Query<StatusFilter>,
-    Query(format): Query<FormatParam>,
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
     let range = DateRange::parse(&range, state.today())?;
@@ -147,25 +135,15 @@ async fn payments_report(
         range,
         status: status.status,
     };
-    let format = format.format;
-    serve_as(
-        &state,
-        landlord,
-        filter.property_id,
-        report,
-        if_none_match,
-        format,
-    )
-    .await
+    serve_table(&state, landlord, filter, report, if_none_match).await
 }
 
-#[utoipa::path(get, path = "/reports/arrears", tag = "reports", params(PropertyFilter, AsOf, FormatParam), responses((status = 200, description = "OK", content((ArrearsReport = "application/json"), (String = "text/csv")))))]
+#[utoipa::path(get, path = "/reports/arrears", tag = "reports", params(TableFilter, AsOf), responses((status = 200, description = "OK", content((ArrearsReport = "application/json"), (String = "text/csv")))))]
 async fn arrears_report(
     State(state): State<AppState>,
     Landlord(landlord): Landlord,
-    Query(filter): Query<PropertyFilter>,
+    Query(filter): Query<TableFilter>,
     Query(as_of): Query<AsOf>,
-    Query(format): Query<FormatParam>,
     if_none_match: IfNoneMatch,
 ) -> AppResult<Cached> {
     let as_of = match &as_of.as_of {
@@ -173,16 +151,7 @@ async fn arrears_report(
         None => state.today(),
     };
     let report = Report::Arrears { as_of };
-    let format = format.format;
-    serve_as(
-        &state,
-        landlord,
-        filter.property_id,
-        report,
-        if_none_match,
-        format,
-    )
-    .await
+    serve_table(&state, landlord, filter, report, if_none_match).await
 }
 
 #[utoipa::path(get, path = "/metrics/payments", tag = "reports", params(PropertyFilter), responses((status = 200, description = "OK", body = PaymentMetrics)))]
