@@ -304,18 +304,14 @@ pub async fn get(db: &Reader, landlord: Id, id: Id) -> sqlx::Result<Option<Payme
         .await)
 }
 
+/// [`ListFilter`] in SQL, on the parameters `$2` to `$5`.
+const FILTER: &str = "AND ($2 IS NULL OR lease_id = $2) AND ($3 IS NULL OR status = $3) \
+                      AND ($4 IS NULL OR method = $4) AND ($5 = FALSE OR lease_id IS NULL)";
+
 /// Which of a landlord's payments a list shows.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ListFilter {
     pub lease: Option<Id>,
-    pub status: Option<PaymentStatus>,
-    /// Only those without a lease (suspense).
-    pub unallocated: bool,
-}
-
-/// Which of the landlord's most recent payments the web app shows.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RecentFilter {
     pub status: Option<PaymentStatus>,
     pub method: Option<PaymentMethod>,
     /// Only those without a lease (suspense).
@@ -329,16 +325,15 @@ pub struct RecentFilter {
 pub async fn recent(
     db: &Reader,
     landlord: Id,
-    filter: RecentFilter,
+    filter: ListFilter,
     limit: i64,
 ) -> sqlx::Result<Vec<Payment>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM payments WHERE landlord_id = $1 \
-         AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR method = $3) \
-         AND ($4 = FALSE OR lease_id IS NULL) ORDER BY id DESC LIMIT $5"
+        "SELECT {COLUMNS} FROM payments WHERE landlord_id = $1 {FILTER} ORDER BY id DESC LIMIT $6"
     );
     dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(landlord)
+        .bind(filter.lease)
         .bind(filter.status)
         .bind(filter.method)
         .bind(filter.unallocated)
@@ -354,17 +349,17 @@ pub async fn list(
     page: PageRequest,
 ) -> sqlx::Result<Vec<Payment>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM payments WHERE landlord_id = $1 AND ($2 IS NULL OR lease_id = $2) \
-         AND ($3 IS NULL OR status = $3) AND ($6 = FALSE OR lease_id IS NULL) \
-         AND id > $4 ORDER BY id LIMIT $5"
+        "SELECT {COLUMNS} FROM payments WHERE landlord_id = $1 {FILTER} \
+         AND id > $6 ORDER BY id LIMIT $7"
     );
     dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(landlord)
         .bind(filter.lease)
         .bind(filter.status)
+        .bind(filter.method)
+        .bind(filter.unallocated)
         .bind(page.after_id())
         .bind(page.fetch_limit())
-        .bind(filter.unallocated)
         .fetch_all(p)
         .await)
 }

@@ -44,6 +44,7 @@ async fn list(
     let filter = payments::ListFilter {
         lease: filter.lease_id,
         status: filter.status,
+        method: None,
         unallocated: filter.unallocated,
     };
     let rows = state

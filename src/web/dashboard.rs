@@ -76,7 +76,7 @@ pub async fn page_of_dashboard(State(state): State<AppState>, viewer: Landlord) 
     let recent = state
         .db
         .read(landlord, |reader| async move {
-            payments::recent(&reader, landlord, payments::RecentFilter::default(), 8).await
+            payments::recent(&reader, landlord, payments::ListFilter::default(), 8).await
         })
         .await;
     let recent = match recent {

@@ -11,7 +11,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use crate::db::{leases, payments, payments::RecentFilter};
+use crate::db::{leases, payments, payments::ListFilter};
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::types::{Id, PaymentMethod, PaymentStatus};
@@ -75,8 +75,9 @@ pub struct Filters {
 }
 
 impl Filters {
-    fn parse(&self) -> RecentFilter {
-        RecentFilter {
+    fn parse(&self) -> ListFilter {
+        ListFilter {
+            lease: None,
             status: self.status.parse().ok(),
             method: self.method.parse().ok(),
             unallocated: !self.unallocated.is_empty(),
@@ -105,7 +106,7 @@ fn choices<T: Copy + PartialEq>(
 async fn payments_page(
     state: &AppState,
     landlord: &Landlord,
-    filter: RecentFilter,
+    filter: ListFilter,
     error: Option<String>,
 ) -> Response {
     let id = landlord.id;
@@ -114,9 +115,9 @@ async fn payments_page(
         .read(id, |reader| async move {
             let labels = leases::active_labels(&reader, id).await?;
             let latest = payments::recent(&reader, id, filter, SHOWN).await?;
-            let unallocated = RecentFilter {
+            let unallocated = ListFilter {
                 unallocated: true,
-                ..RecentFilter::default()
+                ..ListFilter::default()
             };
             let suspense = payments::recent(&reader, id, unallocated, SHOWN).await?;
             Ok::<_, sqlx::Error>((labels, latest, suspense))
@@ -203,7 +204,7 @@ pub async fn record(
         return refused;
     }
     let again =
-        |message: String| payments_page(&state, &landlord, RecentFilter::default(), Some(message));
+        |message: String| payments_page(&state, &landlord, ListFilter::default(), Some(message));
     let Some(amount) = money_input(&form.amount).filter(|amount| amount.is_positive()) else {
         return again("Enter the amount in shillings, like 25,000 or 25000.50.".to_owned()).await;
     };
@@ -248,7 +249,7 @@ pub async fn allocate(
         Err(refused) => return refused,
     };
     let again =
-        |message: String| payments_page(&state, &landlord, RecentFilter::default(), Some(message));
+        |message: String| payments_page(&state, &landlord, ListFilter::default(), Some(message));
     let Some(lease_id) = parse_id(&form.lease_id) else {
         return again("Choose the lease this payment is for.".to_owned()).await;
     };
