@@ -5,10 +5,10 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::{body::Bytes, http::HeaderValue};
-use sha2::{Digest, Sha256};
 
 /// Bumped whenever the envelope layout changes.
-pub const ENVELOPE_VERSION: u8 = 1;
+/// 2: the ETag is an XXH3-128 digest of the body (was SHA-256).
+pub const ENVELOPE_VERSION: u8 = 2;
 const MAGIC: &[u8; 3] = b"MFK";
 const HEADER: usize = 3 + 1 + 8 + 16;
 
@@ -29,8 +29,7 @@ pub struct Entry {
 
 impl Entry {
     pub fn new(body: Bytes, ttl: Duration) -> Entry {
-        let digest = Sha256::digest(&body);
-        let etag = hex::encode(&digest[..16]);
+        let etag = hex::encode(digest(&body));
         Entry {
             etag_header: HeaderValue::from_str(&format!("\"{etag}\""))
                 .unwrap_or_else(|_| HeaderValue::from_static("\"\"")),
@@ -76,6 +75,15 @@ impl Entry {
     pub fn weight(&self, key: &str) -> u32 {
         u32::try_from(key.len() + self.body.len() + self.etag.len() + 64).unwrap_or(u32::MAX)
     }
+}
+
+/// What an ETag is made of: 128 bits of XXH3 over the body. An ETag only
+/// has to change when its resource does (no adversary gains from a
+/// collision between two versions of their own report), and XXH3 reads a
+/// 200 KiB arrears list in microseconds where SHA-256 took a tenth of its
+/// cold time.
+pub fn digest(body: &[u8]) -> [u8; 16] {
+    xxhash_rust::xxh3::xxh3_128(body).to_be_bytes()
 }
 
 /// Serializes a freshly computed body for the cache.

@@ -103,6 +103,27 @@ pub fn json_rows(postgres: bool, columns: &str) -> String {
     }
 }
 
+/// The aggregate of a group's `text` values in the order `order` (e.g.
+/// `due_date DESC`), joined by commas.
+pub fn joined(postgres: bool, text: &str, order: &str) -> String {
+    let function = if postgres {
+        "string_agg"
+    } else {
+        "group_concat"
+    };
+    format!("{function}({text}, ',' ORDER BY {order})")
+}
+
+/// A date column as `YYYY-MM-DD` text (PostgreSQL's own cast follows the
+/// session's `DateStyle`).
+pub fn iso_date(postgres: bool, column: &str) -> String {
+    if postgres {
+        format!("to_char({column}, 'YYYY-MM-DD')")
+    } else {
+        column.to_owned()
+    }
+}
+
 /// `SELECT` of [`json_rows`] over the rows of `inner`, whose columns are
 /// named `columns` (`a, b, c`).
 pub fn json_select(postgres: bool, columns: &str, inner: &str) -> String {

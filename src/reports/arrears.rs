@@ -91,6 +91,12 @@ impl Buckets {
 }
 
 impl LeaseArrears {
+    /// The list's order: largest balance first, then by lease (unique, so an
+    /// unstable sort is deterministic).
+    fn rank(&self) -> (std::cmp::Reverse<Money>, Id) {
+        (std::cmp::Reverse(self.balance), self.lease_id)
+    }
+
     fn new(row: ArrearsRow, as_of: NaiveDate) -> LeaseArrears {
         let buckets = Buckets {
             days_0_30: row.days_0_30,
@@ -140,7 +146,7 @@ pub async fn compute(
         }
     }
     summary.total_arrears = summary.buckets.total();
-    leases.sort_by(|a, b| b.balance.cmp(&a.balance).then(a.lease_id.cmp(&b.lease_id)));
+    leases.sort_unstable_by_key(LeaseArrears::rank);
     Ok(ArrearsReport {
         as_of,
         property_id: scope.property,
@@ -231,17 +237,15 @@ impl Prelude {
 /// balance as of `as_of` from their totals less what came after, and their
 /// open charges from their newest charges.
 async fn from_rollups(reader: &Reader, scope: Scope, as_of: NaiveDate) -> AppResult<Open> {
-    let Scope { landlord, property } = scope;
+    let landlord = scope.landlord;
     let Prelude {
         later,
         mut prepaid,
         unallocated,
     } = Prelude::load(reader, scope, as_of).await?;
     let except: Vec<Id> = later.keys().copied().collect();
-    let (mut rows, mut not_yet_due) = tokio::try_join!(
-        read::arrears(reader, landlord, property, as_of, Leases::Except(&except)),
-        read::not_yet_due(reader, landlord, property, as_of, &except),
-    )?;
+    let mut rows = open_rows(reader, scope, as_of, Leases::Except(&except)).await?;
+    let mut not_yet_due = rows.iter().map(|row| row.not_yet_due).sum();
     let mut debtors = Vec::new();
     for batch in except.chunks(reports::DEBTOR_BATCH) {
         for lease in read::balances_of(reader, landlord, batch).await? {
@@ -370,16 +374,32 @@ async fn largest_debtors(
         let settled = ranked.len() == top && bound.is_some_and(|bound| ranked[top - 1].0 > bound);
         if exhausted || settled {
             let ids: Vec<Id> = ranked.iter().map(|(_, id)| *id).collect();
-            let rows = read::arrears(reader, landlord, property, as_of, Leases::Only(&ids)).await?;
+            let rows = open_rows(reader, scope, as_of, Leases::Only(&ids)).await?;
             let mut leases: Vec<LeaseArrears> = rows
                 .into_iter()
                 .map(|row| LeaseArrears::new(row, as_of))
                 .collect();
-            leases.sort_by(|a, b| b.balance.cmp(&a.balance).then(a.lease_id.cmp(&b.lease_id)));
+            leases.sort_unstable_by_key(LeaseArrears::rank);
             return Ok(leases);
         }
         limit *= 4;
     }
+}
+
+/// The stored open charges of the leases that have any (all time), aged as
+/// of `as_of`: right as of any day nothing was charged or paid after.
+async fn open_rows(
+    reader: &Reader,
+    scope: Scope,
+    as_of: NaiveDate,
+    leases: Leases<'_>,
+) -> AppResult<Vec<ArrearsRow>> {
+    let ages = AgeLimits::new(as_of);
+    let open = read::open_leases(reader, scope.landlord, scope.property, leases).await?;
+    Ok(open
+        .into_iter()
+        .map(|lease| OpenCharges::of(&lease.charges, &ages).into_row(lease.into_label()))
+        .collect())
 }
 
 /// The open charges of `debtors` (one batch), from their newest charges: a
@@ -406,7 +426,7 @@ async fn open_from_newest(
     let take = |open: &mut BTreeMap<Id, OpenCharges>, charges: Vec<ChargeLine>| {
         for charge in charges {
             if let Some(lease) = open.get_mut(&charge.lease_id) {
-                lease.take(&charge, &ages);
+                lease.take(charge.due_date, charge.amount, &ages);
             }
         }
     };

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use crate::db::{
     reports::{AgeLimits, ArrearsRow},
-    rollups::read::{ChargeLine, LeaseLabel},
+    rollups::read::LeaseLabel,
 };
 use crate::types::Money;
 
@@ -36,20 +36,29 @@ impl OpenCharges {
     }
 
     /// Takes the next-newer-to-older charge: it is open up to what remains.
-    pub fn take(&mut self, charge: &ChargeLine, ages: &AgeLimits) {
+    pub fn take(&mut self, due_date: NaiveDate, amount: Money, ages: &AgeLimits) {
         if !self.remaining.is_positive() {
             return;
         }
-        let open = charge.amount.min(self.remaining);
+        let open = amount.min(self.remaining);
         self.remaining -= open;
         self.any = true;
-        match ages.bucket(charge.due_date) {
+        match ages.bucket(due_date) {
             None => self.not_yet_due += open,
             Some(bucket) => {
                 self.aged[bucket] += open;
-                self.oldest_due = Some(charge.due_date);
+                self.oldest_due = Some(due_date);
             }
         }
+    }
+
+    /// A lease's stored open charges (all time, newest first), aged.
+    pub fn of(charges: &[(NaiveDate, Money)], ages: &AgeLimits) -> OpenCharges {
+        let mut open = OpenCharges::new(charges.iter().map(|(_, amount)| *amount).sum());
+        for &(due_date, amount) in charges {
+            open.take(due_date, amount, ages);
+        }
+        open
     }
 
     /// The report row, with the lease's label.
@@ -79,13 +88,8 @@ mod tests {
         text.parse().expect("date")
     }
 
-    fn charge(id: i64, due: &str, amount: i64) -> ChargeLine {
-        ChargeLine {
-            lease_id: 1,
-            id,
-            due_date: date(due),
-            amount: Money(amount),
-        }
+    fn charge(due: &str, amount: i64) -> (NaiveDate, Money) {
+        (date(due), Money(amount))
     }
 
     #[test]
@@ -93,13 +97,13 @@ mod tests {
         let ages = AgeLimits::new(date("2026-12-01"));
         let mut open = OpenCharges::new(Money(2_500));
         // Newest first: next month's rent billed early, then three months back.
-        for c in [
-            charge(9, "2026-12-05", 1_000),
-            charge(8, "2026-11-05", 1_000),
-            charge(7, "2026-10-05", 1_000),
-            charge(6, "2026-09-05", 1_000),
+        for (due, amount) in [
+            charge("2026-12-05", 1_000),
+            charge("2026-11-05", 1_000),
+            charge("2026-10-05", 1_000),
+            charge("2026-09-05", 1_000),
         ] {
-            open.take(&c, &ages);
+            open.take(due, amount, &ages);
         }
         assert_eq!(open.remaining, Money::ZERO);
         assert_eq!(open.not_yet_due, Money(1_000));

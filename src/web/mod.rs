@@ -30,8 +30,6 @@ use axum::{
 };
 use serde::Deserialize;
 
-use sha2::{Digest, Sha256};
-
 use crate::error::AppError;
 use crate::http::{AppState, auth};
 use session::{SignedIn, csrf_matches, refuse_forged};
@@ -76,8 +74,8 @@ pub fn router() -> Router<AppState> {
 fn page(template: &impl Template) -> Response {
     match template.render() {
         Ok(html) => {
-            let digest = Sha256::digest(html.as_bytes());
-            let etag = format!("\"{}\"", hex::encode(&digest[..16]));
+            let digest = crate::cache::entry::digest(html.as_bytes());
+            let etag = format!("\"{}\"", hex::encode(digest));
             (
                 [
                     (header::CACHE_CONTROL, "private, no-cache".to_owned()),

@@ -6,6 +6,8 @@ use crate::cache::Data;
 use crate::db::{
     Constraint, properties,
     properties::{Property, PropertyFields, PropertyPatch},
+    rollups,
+    rollups::Relabel,
     units,
     units::{Unit, UnitFields, UnitPatch},
 };
@@ -141,10 +143,18 @@ pub async fn update_unit(
         off_market: input.off_market,
     };
     path.run_for(landlord, &[Data::Units], async |write| {
-        units::update(write.tx(), landlord, id, &patch)
+        let unit = units::update(write.tx(), landlord, id, &patch)
             .await
             .on_constraint(Constraint::UnitLabel, duplicate_label)?
-            .ok_or(AppError::NotFound("unit"))
+            .ok_or(AppError::NotFound("unit"))?;
+        if patch.label.is_some() {
+            let change = Relabel::Unit {
+                id,
+                label: &unit.label,
+            };
+            rollups::relabel(write.tx(), landlord, change).await?;
+        }
+        Ok(unit)
     })
     .await
 }

@@ -4,6 +4,8 @@ use serde::Deserialize;
 
 use crate::cache::Data;
 use crate::db::{
+    rollups,
+    rollups::Relabel,
     tenants,
     tenants::{Tenant, TenantFields, TenantPatch},
 };
@@ -61,9 +63,17 @@ pub async fn update(
         status: input.status,
     };
     path.run_for(landlord, &[Data::Tenants], async |write| {
-        tenants::update(write.tx(), landlord, id, &patch)
+        let tenant = tenants::update(write.tx(), landlord, id, &patch)
             .await?
-            .ok_or(AppError::NotFound("tenant"))
+            .ok_or(AppError::NotFound("tenant"))?;
+        if patch.name.is_some() {
+            let change = Relabel::Tenant {
+                id,
+                name: &tenant.name,
+            };
+            rollups::relabel(write.tx(), landlord, change).await?;
+        }
+        Ok(tenant)
     })
     .await
 }

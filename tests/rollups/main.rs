@@ -83,6 +83,12 @@ enum Op {
         unit: usize,
         off: bool,
     },
+    /// A unit relabelled or a tenant renamed: the arrears list shows both.
+    Rename {
+        unit: bool,
+        which: usize,
+        n: u32,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -99,6 +105,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..2usize, 0..30i32).prop_map(|(lease, days)| Op::Grace { lease, days }),
         1 => (-1..3i32).prop_map(|months_back| Op::Run { months_back }),
         1 => (0..3usize, any::<bool>()).prop_map(|(unit, off)| Op::OffMarket { unit, off }),
+        1 => (any::<bool>(), 0..3usize, 0..1000u32).prop_map(|(unit, which, n)| Op::Rename { unit, which, n }),
     ]
 }
 
@@ -106,6 +113,7 @@ fn op() -> impl Strategy<Value = Op> {
 struct World {
     landlord: Id,
     units: Vec<Id>,
+    tenants: Vec<Id>,
     leases: Vec<Id>,
     charges: Vec<Id>,
     payments: Vec<Id>,
@@ -202,6 +210,7 @@ async fn world(path: &WritePath, app: &TestApp, n: u64) -> World {
     World {
         landlord,
         units,
+        tenants,
         leases,
         charges: Vec::new(),
         payments: Vec::new(),
@@ -318,6 +327,23 @@ async fn apply(path: &WritePath, world: &mut World, op: &Op) {
                 input.expect("unit"),
             )
             .await;
+        }
+        Op::Rename { unit, which, n } => {
+            // A clash with another unit's label is a refusal, as in the API.
+            let _ = if unit {
+                let input = serde_json::json!({ "label": format!("B{n}") });
+                let input = serde_json::from_value(input).expect("unit");
+                write::properties::update_unit(path, landlord, world.units[which], input)
+                    .await
+                    .map(drop)
+            } else {
+                let tenant = world.tenants[which % world.tenants.len()];
+                let input = serde_json::json!({ "name": format!("Renamed {n}") });
+                let input = serde_json::from_value(input).expect("tenant");
+                write::tenants::update(path, landlord, tenant, input)
+                    .await
+                    .map(drop)
+            };
         }
     }
 }

@@ -87,7 +87,9 @@ fn tables(postgres: bool) -> [Table; 5] {
             columns: super::open::LEASE_COLUMNS,
             key: "CAST(lease_id AS TEXT)",
             values: "CAST(open_total AS TEXT) || ' ' || CAST(oldest_due AS TEXT) || ' ' \
-                     || CAST(newest_due AS TEXT) || ' ' || CAST(overdue_on AS TEXT)",
+                     || CAST(newest_due AS TEXT) || ' ' || CAST(overdue_on AS TEXT) || ' ' \
+                     || CAST(grace_days AS TEXT) || ' ' || unit_label || ' / ' || tenant_name \
+                     || ' ' || charges",
             history: leases_sql(postgres, &open_sql(false, Balance::History), false),
             rebuild_from: Some(leases_sql(
                 postgres,

@@ -21,6 +21,7 @@ mod open;
 pub mod read;
 
 pub use audit::{Difference, rebuild, verify};
+pub use open::{Relabel, relabel};
 
 use std::collections::BTreeMap;
 

@@ -6,7 +6,10 @@
 //!
 //! `rollup_open_leases` sums each lease's rows: the open total, the oldest
 //! and newest due dates, and the day the lease counts as overdue. The
-//! dashboard counts and ranks debtors from its indexes.
+//! dashboard counts and ranks debtors from its indexes. Each row also holds
+//! what the arrears list shows of its lease (unit, tenant, grace days, the
+//! open charges newest first), so the list is one read of these rows: a
+//! tenant's rename and a unit's relabel update them ([`relabel`]).
 
 use crate::db::{WriteTx, dialect, dispatch_tx};
 use crate::types::Id;
@@ -67,13 +70,18 @@ pub(super) fn open_sql(one_lease: bool, balance: Balance) -> String {
     )
 }
 
-pub(super) const LEASE_COLUMNS: &str =
-    "lease_id, landlord_id, property_id, open_total, oldest_due, newest_due, overdue_on";
+pub(super) const LEASE_COLUMNS: &str = "lease_id, landlord_id, property_id, open_total, \
+     oldest_due, newest_due, overdue_on, unit_label, tenant_name, grace_days, charges";
 
 /// Each lease's open charges summed (`open` is the open charges' rows: the
 /// table, or [`open_sql`] for the audit), of every lease or of lease `$1`.
 pub(super) fn leases_sql(postgres: bool, open: &str, one_lease: bool) -> String {
     let overdue_on = dialect::plus_days(postgres, "MIN(o.due_date)", "l.grace_days + 1");
+    let charge = format!(
+        "{} || ':' || CAST(o.amount AS TEXT)",
+        dialect::iso_date(postgres, "o.due_date")
+    );
+    let charges = dialect::joined(postgres, &charge, "o.due_date DESC, o.charge_id DESC");
     let filter = if one_lease {
         "WHERE o.lease_id = $1"
     } else {
@@ -81,9 +89,11 @@ pub(super) fn leases_sql(postgres: bool, open: &str, one_lease: bool) -> String 
     };
     format!(
         "SELECT o.lease_id, o.landlord_id, o.property_id, CAST(SUM(o.amount) AS BIGINT) AS open_total, \
-                MIN(o.due_date) AS oldest_due, MAX(o.due_date) AS newest_due, {overdue_on} AS overdue_on \
-         FROM ({open}) o JOIN leases l ON l.id = o.lease_id {filter} \
-         GROUP BY o.lease_id, o.landlord_id, o.property_id, l.grace_days"
+                MIN(o.due_date) AS oldest_due, MAX(o.due_date) AS newest_due, {overdue_on} AS overdue_on, \
+                u.label AS unit_label, t.name AS tenant_name, l.grace_days, {charges} AS charges \
+         FROM ({open}) o JOIN leases l ON l.id = o.lease_id \
+         JOIN units u ON u.id = l.unit_id JOIN tenants t ON t.id = l.tenant_id {filter} \
+         GROUP BY o.lease_id, o.landlord_id, o.property_id, l.grace_days, u.label, t.name"
     )
 }
 
@@ -115,4 +125,32 @@ pub(super) async fn refresh(
         }
     }
     Ok(())
+}
+
+/// Whose name or label changed: the rows of their leases show it.
+#[derive(Debug, Clone, Copy)]
+pub enum Relabel<'a> {
+    Unit { id: Id, label: &'a str },
+    Tenant { id: Id, name: &'a str },
+}
+
+/// Updates the arrears list's labels of the leases of a relabelled unit or
+/// a renamed tenant of `landlord`, in `tx`.
+pub async fn relabel(tx: &mut WriteTx, landlord: Id, change: Relabel<'_>) -> sqlx::Result<()> {
+    let (column, lease_column, id, text) = match change {
+        Relabel::Unit { id, label } => ("unit_label", "unit_id", id, label),
+        Relabel::Tenant { id, name } => ("tenant_name", "tenant_id", id, name),
+    };
+    let sql = format!(
+        "UPDATE rollup_open_leases SET {column} = $3 \
+         WHERE landlord_id = $1 \
+           AND lease_id IN (SELECT id FROM leases WHERE {lease_column} = $2 AND landlord_id = $1)"
+    );
+    dispatch_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(landlord)
+        .bind(id)
+        .bind(text)
+        .execute(conn)
+        .await
+        .map(drop))
 }

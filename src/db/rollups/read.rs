@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 
 use crate::db::{
     Reader, dialect, dispatch,
-    reports::{AgeLimits, ArrearsRow, CollectedByMethod, LeaseTotal, PaymentGroup, PendingTotals},
+    reports::{AgeLimits, CollectedByMethod, LeaseTotal, PaymentGroup, PendingTotals},
 };
 use crate::types::{Id, Money, PaymentStatus, Period};
 
@@ -409,49 +409,87 @@ impl Leases<'_> {
     }
 }
 
-/// The leases with open charges due by `as_of`, aged, with their labels.
-pub async fn arrears(
+/// A lease with open charges, with what the arrears list shows of it (read
+/// from a JSON array, fields in order).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct OpenLease {
+    pub lease_id: Id,
+    pub property_id: Id,
+    pub unit_label: String,
+    pub tenant_name: String,
+    pub grace_days: i32,
+    /// Its open charges, newest first, stored as `due_date:amount` pairs
+    /// joined by commas (nothing a JSON string escapes, so read in place).
+    #[serde(deserialize_with = "charges_from_text")]
+    pub charges: Vec<(NaiveDate, Money)>,
+}
+
+fn charges_from_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<(NaiveDate, Money)>, D::Error> {
+    let text = <&'de str as serde::Deserialize>::deserialize(deserializer)?;
+    let charge = |pair: &str| {
+        let (due, amount) = pair.split_once(':')?;
+        Some((iso_date(due)?, Money(amount.parse().ok()?)))
+    };
+    text.split(',')
+        .map(charge)
+        .collect::<Option<_>>()
+        .ok_or_else(|| serde::de::Error::custom(format!("malformed open charges: {text:?}")))
+}
+
+/// A `YYYY-MM-DD` date; thousands per arrears list, so not through chrono's
+/// general-purpose format parser.
+fn iso_date(text: &str) -> Option<NaiveDate> {
+    let number = |range| {
+        text.get(range)
+            .and_then(|part: &str| part.parse::<u32>().ok())
+    };
+    if text.len() != 10 || text.as_bytes()[4] != b'-' || text.as_bytes()[7] != b'-' {
+        return None;
+    }
+    let year = i32::try_from(number(0..4)?).ok()?;
+    NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)
+}
+
+impl OpenLease {
+    /// Who and where the lease is.
+    pub fn into_label(self) -> LeaseLabel {
+        LeaseLabel {
+            lease_id: self.lease_id,
+            property_id: self.property_id,
+            unit_label: self.unit_label,
+            tenant_name: self.tenant_name,
+            grace_days: self.grace_days,
+        }
+    }
+}
+
+/// The leases with open charges (all time), one row each: an index range of
+/// `rollup_open_leases`, nothing grouped or joined.
+pub async fn open_leases(
     db: &Reader,
     landlord: Id,
     property: Option<Id>,
-    as_of: NaiveDate,
     leases: Leases<'_>,
-) -> sqlx::Result<Vec<ArrearsRow>> {
+) -> sqlx::Result<Vec<OpenLease>> {
     if let Leases::Only([]) = leases {
         return Ok(Vec::new());
     }
-    let [limit_30, limit_60, limit_90] = AgeLimits::new(as_of).limits();
     // Every debtor on the 1st (~1,000 leases): one JSON value, not 1,000 rows.
     let rows = dialect::json_rows(
         db.pool().is_postgres(),
-        "o.lease_id, l.property_id, u.label, t.name, l.grace_days, o.not_yet_due, o.days_0_30, \
-         o.days_31_60, o.days_61_90, o.days_90_plus, o.oldest_due",
+        "lease_id, property_id, unit_label, tenant_name, grace_days, charges",
     );
     let sql = format!(
-        "SELECT {rows} \
-         FROM (SELECT lease_id, \
-                 CAST(SUM(CASE WHEN due_date > $2 THEN amount ELSE 0 END) AS BIGINT) AS not_yet_due, \
-                 CAST(SUM(CASE WHEN due_date <= $2 AND due_date >= $4 THEN amount ELSE 0 END) AS BIGINT) AS days_0_30, \
-                 CAST(SUM(CASE WHEN due_date < $4 AND due_date >= $5 THEN amount ELSE 0 END) AS BIGINT) AS days_31_60, \
-                 CAST(SUM(CASE WHEN due_date < $5 AND due_date >= $6 THEN amount ELSE 0 END) AS BIGINT) AS days_61_90, \
-                 CAST(SUM(CASE WHEN due_date < $6 THEN amount ELSE 0 END) AS BIGINT) AS days_90_plus, \
-                 MIN(due_date) AS oldest_due \
-               FROM rollup_open_charges \
-               WHERE landlord_id = $1 AND ($3 IS NULL OR property_id = $3) {except} \
-               GROUP BY lease_id HAVING MIN(due_date) <= $2) o \
-         JOIN leases l ON l.id = o.lease_id \
-         JOIN units u ON u.id = l.unit_id \
-         JOIN tenants t ON t.id = l.tenant_id",
-        except = leases.filter(7),
+        "SELECT {rows} FROM rollup_open_leases \
+         WHERE landlord_id = $1 AND ($2 IS NULL OR property_id = $2) {filter}",
+        filter = leases.filter(3),
     );
     dispatch!(db.pool(), p => {
         let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(landlord)
-            .bind(as_of)
-            .bind(property)
-            .bind(limit_30)
-            .bind(limit_60)
-            .bind(limit_90);
+            .bind(property);
         for lease in leases.ids() {
             query = query.bind(lease);
         }
@@ -568,31 +606,6 @@ pub async fn due_by(
     })
 }
 
-/// The open charges not yet due as of `as_of` (leases in `except` left out).
-pub async fn not_yet_due(
-    db: &Reader,
-    landlord: Id,
-    property: Option<Id>,
-    as_of: NaiveDate,
-    except: &[Id],
-) -> sqlx::Result<Money> {
-    let sql = format!(
-        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM rollup_open_charges \
-         WHERE landlord_id = $1 AND due_date > $2 AND ($3 IS NULL OR property_id = $3) {}",
-        excluding(4, except)
-    );
-    dispatch!(db.pool(), p => {
-        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(landlord)
-            .bind(as_of)
-            .bind(property);
-        for lease in except {
-            query = query.bind(lease);
-        }
-        query.fetch_one(p).await
-    })
-}
-
 /// `AND lease_id NOT IN ($first, …)`, or nothing for no leases.
 fn excluding(first: usize, leases: &[Id]) -> String {
     if leases.is_empty() {
@@ -610,4 +623,36 @@ fn placeholders(first: usize, count: usize) -> String {
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_open_charges_are_read_newest_first() {
+        let json = r#"[[7, 2, "A1", "Wanjiru", 3, "2026-12-05:100000,2026-11-05:150000"]]"#;
+        let leases: Vec<OpenLease> = dialect::parse_rows(json).expect("rows");
+        let date = |text: &str| text.parse::<NaiveDate>().expect("date");
+        assert_eq!(
+            leases[0].charges,
+            [
+                (date("2026-12-05"), Money(100_000)),
+                (date("2026-11-05"), Money(150_000))
+            ]
+        );
+        for malformed in [
+            "",
+            "2026-12-05",
+            "2026-12-05:x",
+            "2026-13-05:1",
+            "26-12-05:1",
+        ] {
+            let json = format!(r#"[[7, 2, "A1", "W", 0, "{malformed}"]]"#);
+            assert!(
+                dialect::parse_rows::<OpenLease>(&json).is_err(),
+                "{malformed}"
+            );
+        }
+    }
 }
