@@ -100,7 +100,7 @@ pub async fn insert(
          FROM units WHERE id = $1 AND landlord_id = $2 \
          RETURNING {COLUMNS}"
     );
-    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let lease: Option<Lease> = dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(lease.unit_id)
         .bind(landlord)
         .bind(lease.tenant_id)
@@ -112,7 +112,17 @@ pub async fn insert(
         .bind(lease.end_date)
         .bind(&lease.account_ref)
         .fetch_optional(conn)
-        .await)
+        .await)?;
+    touch_occupancy(tx, landlord, lease.as_ref());
+    Ok(lease)
+}
+
+/// A lease's status counts in its property's and tenant's occupancy rows.
+fn touch_occupancy(tx: &mut WriteTx, landlord: Id, lease: Option<&Lease>) {
+    if let Some(lease) = lease {
+        let rollups = tx.rollups();
+        rollups.touch_occupancy(landlord, lease.property_id, Some(lease.tenant_id));
+    }
 }
 
 /// Changes the terms that may change during a lease, and ends it when
@@ -129,14 +139,16 @@ pub async fn update(
         "UPDATE leases SET grace_days = $3, end_date = $4, status = $5 \
          WHERE id = $1 AND landlord_id = $2 RETURNING {COLUMNS}"
     );
-    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let lease: Option<Lease> = dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(landlord)
         .bind(grace_days)
         .bind(end_date)
         .bind(status)
         .fetch_optional(conn)
-        .await)
+        .await)?;
+    touch_occupancy(tx, landlord, lease.as_ref());
+    Ok(lease)
 }
 
 pub async fn get(db: &Reader, landlord: Id, id: Id) -> sqlx::Result<Option<Lease>> {

@@ -46,14 +46,19 @@ pub async fn insert(
          SELECT id, landlord_id, $3, $4, $5 FROM properties WHERE id = $1 AND landlord_id = $2 \
          RETURNING {COLUMNS}"
     );
-    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let unit: Option<Unit> = dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(property)
         .bind(landlord)
         .bind(&fields.label)
         .bind(fields.market_rent)
         .bind(fields.off_market)
         .fetch_optional(conn)
-        .await)
+        .await)?;
+    if let Some(unit) = &unit {
+        tx.rollups()
+            .touch_occupancy(landlord, unit.property_id, None);
+    }
+    Ok(unit)
 }
 
 pub async fn update(
@@ -67,26 +72,33 @@ pub async fn update(
          off_market = COALESCE($5, off_market) \
          WHERE id = $1 AND landlord_id = $2 RETURNING {COLUMNS}"
     );
-    dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let unit: Option<Unit> = dispatch_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(landlord)
         .bind(&patch.label)
         .bind(patch.market_rent)
         .bind(patch.off_market)
         .fetch_optional(conn)
-        .await)
+        .await)?;
+    if let Some(unit) = unit.as_ref().filter(|_| patch.off_market.is_some()) {
+        tx.rollups()
+            .touch_occupancy(landlord, unit.property_id, None);
+    }
+    Ok(unit)
 }
 
 pub async fn delete(tx: &mut WriteTx, landlord: Id, id: Id) -> sqlx::Result<bool> {
-    let deleted = dispatch_tx!(tx, conn => sqlx::query(
-        "DELETE FROM units WHERE id = $1 AND landlord_id = $2",
+    let property: Option<Id> = dispatch_tx!(tx, conn => sqlx::query_scalar(
+        "DELETE FROM units WHERE id = $1 AND landlord_id = $2 RETURNING property_id",
     )
     .bind(id)
     .bind(landlord)
-    .execute(conn)
-    .await
-    .map(|done| done.rows_affected()))?;
-    Ok(deleted > 0)
+    .fetch_optional(conn)
+    .await)?;
+    if let Some(property) = property {
+        tx.rollups().touch_occupancy(landlord, property, None);
+    }
+    Ok(property.is_some())
 }
 
 pub async fn get(db: &Reader, landlord: Id, id: Id) -> sqlx::Result<Option<Unit>> {

@@ -83,6 +83,19 @@ enum Op {
         unit: usize,
         off: bool,
     },
+    /// A lease on a unit (refused when it is let), starting `days_ahead`
+    /// days from today (negative: in the past).
+    NewLease {
+        unit: usize,
+        tenant: usize,
+        days_ahead: i64,
+    },
+    /// A lease's end date set, its status left active (it may lie in the
+    /// past: active, yet no longer in force).
+    EndDate {
+        lease: usize,
+        days_back: i64,
+    },
     /// A unit relabelled or a tenant renamed: the arrears list shows both.
     Rename {
         unit: bool,
@@ -106,6 +119,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (-1..3i32).prop_map(|months_back| Op::Run { months_back }),
         1 => (0..3usize, any::<bool>()).prop_map(|(unit, off)| Op::OffMarket { unit, off }),
         1 => (any::<bool>(), 0..3usize, 0..1000u32).prop_map(|(unit, which, n)| Op::Rename { unit, which, n }),
+        1 => (0..3usize, 0..2usize, -60..60i64).prop_map(|(unit, tenant, days_ahead)| Op::NewLease { unit, tenant, days_ahead }),
+        1 => (0..2usize, -30..30i64).prop_map(|(lease, days_back)| Op::EndDate { lease, days_back }),
     ]
 }
 
@@ -325,6 +340,30 @@ async fn apply(path: &WritePath, world: &mut World, op: &Op) {
                 landlord,
                 world.units[unit],
                 input.expect("unit"),
+            )
+            .await;
+        }
+        Op::NewLease {
+            unit,
+            tenant,
+            days_ahead,
+        } => {
+            let lease = serde_json::json!({
+                "unit_id": world.units[unit], "tenant_id": world.tenants[tenant], "rent": 1_200_000,
+                "due_day": 5, "start_date": today() + Duration::days(days_ahead),
+            });
+            let input = serde_json::from_value(lease).expect("lease");
+            let _ = write::leases::create(path, landlord, input).await;
+        }
+        Op::EndDate { lease, days_back } => {
+            let end = today() - Duration::days(days_back);
+            let input = serde_json::from_value(serde_json::json!({ "end_date": end }));
+            let _ = write::leases::update(
+                path,
+                landlord,
+                world.leases[lease],
+                input.expect("end date"),
+                today(),
             )
             .await;
         }

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::occupancy::{self, properties_sql, tenants_sql};
 use super::open::{Balance, leases_sql, open_sql};
 use crate::db::{Pool, Reader, WriteTx, dialect, dispatch, dispatch_tx};
 
@@ -22,7 +23,7 @@ struct Table {
     rebuild_from: Option<String>,
 }
 
-fn tables(postgres: bool) -> [Table; 5] {
+fn tables(postgres: bool) -> [Table; 7] {
     let due_month = dialect::month_of(postgres, "due_date");
     let paid_month = dialect::month_of(postgres, "paid_on");
     [
@@ -96,6 +97,24 @@ fn tables(postgres: bool) -> [Table; 5] {
                 "SELECT * FROM rollup_open_charges",
                 false,
             )),
+        },
+        Table {
+            name: "rollup_occupancy",
+            columns: occupancy::PROPERTY_COLUMNS,
+            key: "CAST(property_id AS TEXT)",
+            values: "CAST(landlord_id AS TEXT) || ' ' || CAST(units AS TEXT) || ' ' \
+                     || CAST(available AS TEXT) || ' ' || CAST(active_leases AS TEXT) || ' ' \
+                     || CAST(active_off_market AS TEXT)",
+            history: properties_sql(false),
+            rebuild_from: None,
+        },
+        Table {
+            name: "rollup_tenant_leases",
+            columns: occupancy::TENANT_COLUMNS,
+            key: "CAST(tenant_id AS TEXT)",
+            values: "CAST(landlord_id AS TEXT) || ' ' || CAST(active_leases AS TEXT)",
+            history: tenants_sql(false),
+            rebuild_from: None,
         },
     ]
 }

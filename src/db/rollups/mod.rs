@@ -13,17 +13,22 @@
 //! `rollup_leases` (per lease: non-void charges and confirmed payments).
 //! A row that comes to zero is deleted, so the tables hold activity only.
 //!
+//! Migration 0010 adds occupancy: per property its units and active leases,
+//! per tenant their active leases ([`occupancy`]), recomputed from the rows
+//! of the properties and tenants a write touched.
+//!
 //! [`read`] has the reports' queries of them; [`audit`] checks them against
 //! the history (`mfuko rollups verify`) and rebuilds them from it.
 
 pub mod audit;
+mod occupancy;
 mod open;
 pub mod read;
 
 pub use audit::{Difference, rebuild, verify};
 pub use open::{Relabel, relabel};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 
@@ -69,6 +74,10 @@ pub struct Delta {
     payment_months: BTreeMap<PaymentMonthKey, Sum>,
     /// lease → (landlord, property, charged, paid)
     leases: BTreeMap<Id, (Id, Id, i128, i128)>,
+    /// (property, landlord) whose units or active leases changed.
+    properties: BTreeSet<(Id, Id)>,
+    /// Tenants whose active leases changed.
+    tenants: BTreeSet<Id>,
 }
 
 impl Delta {
@@ -97,6 +106,13 @@ impl Delta {
         self.leases
             .entry(lease)
             .or_insert((landlord, property, 0, 0));
+    }
+
+    /// Marks a property whose units (their number or market state) or
+    /// active leases changed, and the tenant of a lease that did.
+    pub fn touch_occupancy(&mut self, landlord: Id, property: Id, tenant: Option<Id>) {
+        self.properties.insert((property, landlord));
+        self.tenants.extend(tenant);
     }
 
     /// Records that a payment went from `before` to `after`.
@@ -134,7 +150,10 @@ impl Delta {
     /// Nothing to apply. A lease whose totals did not change is still
     /// touched: its charges may have (one voided, an equal one added).
     pub fn is_empty(&self) -> bool {
-        self.leases.is_empty() && self.nets_to_zero()
+        self.leases.is_empty()
+            && self.properties.is_empty()
+            && self.tenants.is_empty()
+            && self.nets_to_zero()
     }
 
     /// Every total's change sums to zero.
@@ -246,7 +265,13 @@ impl Delta {
                 .map(drop))?;
             }
         }
-        open::refresh(tx, self.leases.keys().copied()).await
+        open::refresh(tx, self.leases.keys().copied()).await?;
+        occupancy::refresh(
+            tx,
+            self.properties.iter().copied(),
+            self.tenants.iter().copied(),
+        )
+        .await
     }
 }
 

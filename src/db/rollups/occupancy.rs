@@ -1,0 +1,89 @@
+//! Occupancy without scanning units and leases: per property with units, its
+//! unit counts and its active leases (all, and those on units off the
+//! market) in `rollup_occupancy`; per tenant with active leases, how many
+//! (`rollup_tenant_leases`). A write that adds, removes or changes a unit's
+//! market state or a lease's status recomputes its property's and tenant's
+//! rows from their own units and leases, in the same transaction.
+//!
+//! "Active" is the lease's status. Which of them are in force on a date
+//! (started, not ended) is decided at read time from the few active leases
+//! outside their dates (`occupancy::all_of`).
+
+use crate::db::{WriteTx, dispatch_tx};
+use crate::types::Id;
+
+pub(super) const PROPERTY_COLUMNS: &str =
+    "property_id, landlord_id, units, available, active_leases, active_off_market";
+
+/// Each property's row (only properties with units), or (`one`) property
+/// `$1` of landlord `$2`'s. A unit has at most one active lease.
+pub(super) fn properties_sql(one: bool) -> String {
+    let filter = if one {
+        "WHERE u.property_id = $1 AND u.landlord_id = $2"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT u.property_id, u.landlord_id, CAST(COUNT(*) AS BIGINT) AS units, \
+                CAST(SUM(CASE WHEN u.off_market THEN 0 ELSE 1 END) AS BIGINT) AS available, \
+                CAST(SUM(CASE WHEN l.id IS NULL THEN 0 ELSE 1 END) AS BIGINT) AS active_leases, \
+                CAST(SUM(CASE WHEN l.id IS NOT NULL AND u.off_market THEN 1 ELSE 0 END) AS BIGINT) \
+                  AS active_off_market \
+         FROM units u LEFT JOIN leases l ON l.unit_id = u.id AND l.status = 'active' \
+         {filter} GROUP BY u.property_id, u.landlord_id"
+    )
+}
+
+pub(super) const TENANT_COLUMNS: &str = "tenant_id, landlord_id, active_leases";
+
+/// Each tenant's active leases (only tenants with some), or tenant `$1`'s.
+pub(super) fn tenants_sql(one: bool) -> String {
+    let filter = if one { "AND tenant_id = $1" } else { "" };
+    format!(
+        "SELECT tenant_id, landlord_id, CAST(COUNT(*) AS BIGINT) AS active_leases FROM leases \
+         WHERE status = 'active' {filter} GROUP BY tenant_id, landlord_id"
+    )
+}
+
+/// Recomputes the rows of the touched properties (with their landlord) and
+/// tenants, in `tx`.
+pub(super) async fn refresh(
+    tx: &mut WriteTx,
+    properties: impl Iterator<Item = (Id, Id)>,
+    tenants: impl Iterator<Item = Id>,
+) -> sqlx::Result<()> {
+    let property_statements = [
+        "DELETE FROM rollup_occupancy WHERE property_id = $1 AND landlord_id = $2".to_owned(),
+        format!(
+            "INSERT INTO rollup_occupancy ({PROPERTY_COLUMNS}) {}",
+            properties_sql(true)
+        ),
+    ];
+    for (property, landlord) in properties {
+        for sql in &property_statements {
+            dispatch_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(property)
+                .bind(landlord)
+                .execute(conn)
+                .await
+                .map(drop))?;
+        }
+    }
+    let tenant_statements = [
+        "DELETE FROM rollup_tenant_leases WHERE tenant_id = $1".to_owned(),
+        format!(
+            "INSERT INTO rollup_tenant_leases ({TENANT_COLUMNS}) {}",
+            tenants_sql(true)
+        ),
+    ];
+    for tenant in tenants {
+        for sql in &tenant_statements {
+            dispatch_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(tenant)
+                .execute(conn)
+                .await
+                .map(drop))?;
+        }
+    }
+    Ok(())
+}
