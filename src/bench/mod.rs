@@ -501,8 +501,8 @@ async fn write_mix(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<O
         plan.warmup,
         plan.duration,
         move |n| {
-            let (token, lease) = &landlords[(n as usize) % landlords.len()];
-            if n % 20 == 0 {
+            let (token, lease) = &landlords[landlord_for(n, landlords.len())];
+            if is_write(n) {
                 Request {
                     method: Method::POST,
                     url: format!("{base}/api/v1/payments"),
@@ -517,6 +517,21 @@ async fn write_mix(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<O
         },
     )
     .await)
+}
+
+/// One request in this many writes (write-mix, month-start): 5 %.
+pub(crate) const WRITE_EVERY: u64 = 20;
+
+pub(crate) fn is_write(n: u64) -> bool {
+    n.is_multiple_of(WRITE_EVERY)
+}
+
+/// Which of `landlords` request `n` is for. Writes take the landlords in
+/// turn, and so do reads: a plain `n % landlords` would hand every write to
+/// the same landlord whenever their number divides `WRITE_EVERY`.
+pub(crate) fn landlord_for(n: u64, landlords: usize) -> usize {
+    let turn = if is_write(n) { n / WRITE_EVERY } else { n };
+    usize::try_from(turn).unwrap_or_default() % landlords.max(1)
 }
 
 /// Up to `limit` of the landlord's active leases, as the API lists them.
@@ -543,4 +558,18 @@ pub(crate) async fn active_leases(
 /// Where the default SQLite data sets live, named after their content.
 pub fn data_dir() -> PathBuf {
     PathBuf::from("bench-data")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn writes_are_spread_over_every_landlord() {
+        let mut writes = [0; 5];
+        for n in 0..1_000 {
+            if super::is_write(n) {
+                writes[super::landlord_for(n, 5)] += 1;
+            }
+        }
+        assert_eq!(writes, [10; 5]);
+    }
 }

@@ -57,11 +57,13 @@ pub async fn run(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<Out
         plan.warmup,
         plan.duration,
         move |n| {
-            let landlord = &landlords[(n as usize) % landlords.len()];
-            if n % 20 != 0 {
+            let landlord = &landlords[super::landlord_for(n, landlords.len())];
+            if !super::is_write(n) {
                 return Request::get(dashboard.clone(), Some(&landlord.token));
             }
-            let account = &landlord.accounts[(n as usize / 20) % landlord.accounts.len()];
+            // This landlord's writes so far: each pays the next account.
+            let turn = n / super::WRITE_EVERY / landlords.len() as u64;
+            let account = &landlord.accounts[turn as usize % landlord.accounts.len()];
             Request {
                 method: Method::POST,
                 url: url.clone(),
