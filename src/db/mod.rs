@@ -243,7 +243,8 @@ impl Database {
         let target = settings.url.redacted_url();
         if settings.is_postgres() {
             let options = PgConnectOptions::from_str(url)
-                .with_context(|| format!("parsing database URL {target}"))?;
+                .with_context(|| format!("parsing database URL {target}"))
+                .map(generic_plans)?;
             let pool = pool_options(settings)
                 .connect_with(options)
                 .await
@@ -493,7 +494,8 @@ fn connect_replicas(
     for (index, url) in settings.replica_urls.iter().enumerate() {
         let redacted = url.redacted_url();
         let options = PgConnectOptions::from_str(url.expose())
-            .with_context(|| format!("parsing replica URL {redacted}"))?;
+            .with_context(|| format!("parsing replica URL {redacted}"))
+            .map(generic_plans)?;
         let pool = PoolOptions::<Postgres>::new()
             .min_connections(
                 settings
@@ -513,6 +515,16 @@ fn connect_replicas(
     let replicas = Arc::new(replicas::Replicas::new(pools, settings));
     tokio::spawn(Arc::clone(&replicas).poll_forever(primary.clone()));
     Ok(Some(replicas))
+}
+
+/// Plans each prepared statement once per connection. The reports'
+/// statements are large (`UNION ALL` of several reads) and take an optional
+/// property (`$n IS NULL OR property_id = $n`); by default PostgreSQL keeps
+/// re-planning such statements for every execution (1–3 ms each, more than
+/// running them), because a plan for the bound values looks cheaper.
+/// Their generic plans seek the same landlord-first indexes.
+fn generic_plans(options: PgConnectOptions) -> PgConnectOptions {
+    options.options([("plan_cache_mode", "force_generic_plan")])
 }
 
 fn pool_options<DB: sqlx::Database>(settings: &DatabaseSettings) -> PoolOptions<DB> {
