@@ -88,9 +88,14 @@ pub fn digest(body: &[u8]) -> [u8; 16] {
 
 /// Serializes a freshly computed body for the cache.
 pub fn json_body<T: serde::Serialize>(value: &T) -> crate::error::AppResult<Bytes> {
-    serde_json::to_vec(value).map(Bytes::from).map_err(|err| {
+    let body = serde_json::to_vec(value).map_err(|err| {
         crate::error::AppError::Internal(anyhow::Error::new(err).context("serializing a response"))
-    })
+    })?;
+    // An exact copy: the buffer grew by doubling, `Bytes` would keep its
+    // spare capacity, which the L1's weight (the length) does not count, and
+    // mimalloc does not shrink a block in place (`shrink_to_fit`) by less than
+    // half. write-mix on the 15th peaked at 255–262 MiB RSS before, 221–243 after.
+    Ok(Bytes::copy_from_slice(&body))
 }
 
 fn now_ms() -> u64 {
