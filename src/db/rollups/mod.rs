@@ -275,6 +275,21 @@ impl Delta {
     }
 }
 
+/// Redoes one key's roll-up rows: runs `statements` (a delete, then an
+/// insert from the source rows) in turn, each with `ids` bound as `$1`, `$2`…
+async fn redo(tx: &mut WriteTx, statements: &[String], ids: &[Id]) -> sqlx::Result<()> {
+    for sql in statements {
+        dispatch_tx!(tx, conn => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            for id in ids {
+                query = query.bind(id);
+            }
+            query.execute(conn).await.map(drop)
+        })?;
+    }
+    Ok(())
+}
+
 /// A delta fits in `i64`: stored amounts are at most `Money::CEILING` and a
 /// write changes few rows.
 fn narrow(value: i128) -> i64 {

@@ -9,7 +9,7 @@
 //! (started, not ended) is decided at read time from the few active leases
 //! outside their dates (`occupancy::all_of`).
 
-use crate::db::{WriteTx, dispatch_tx};
+use crate::db::WriteTx;
 use crate::types::Id;
 
 pub(super) const PROPERTY_COLUMNS: &str =
@@ -60,14 +60,7 @@ pub(super) async fn refresh(
         ),
     ];
     for (property, landlord) in properties {
-        for sql in &property_statements {
-            dispatch_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(property)
-                .bind(landlord)
-                .execute(conn)
-                .await
-                .map(drop))?;
-        }
+        super::redo(tx, &property_statements, &[property, landlord]).await?;
     }
     let tenant_statements = [
         "DELETE FROM rollup_tenant_leases WHERE tenant_id = $1".to_owned(),
@@ -77,13 +70,7 @@ pub(super) async fn refresh(
         ),
     ];
     for tenant in tenants {
-        for sql in &tenant_statements {
-            dispatch_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(tenant)
-                .execute(conn)
-                .await
-                .map(drop))?;
-        }
+        super::redo(tx, &tenant_statements, &[tenant]).await?;
     }
     Ok(())
 }

@@ -116,13 +116,7 @@ pub(super) async fn refresh(
         ),
     ];
     for lease in leases {
-        for sql in &statements {
-            dispatch_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(lease)
-                .execute(conn)
-                .await
-                .map(drop))?;
-        }
+        super::redo(tx, &statements, &[lease]).await?;
     }
     Ok(())
 }
