@@ -2,26 +2,24 @@
 //! bumped inside a write's transaction, read when an instance needs a
 //! landlord's current numbers.
 
-use crate::db::{Reader, WriteTx, dispatch, dispatch_tx};
+use crate::db::batch::{Batch, Value};
+use crate::db::{Reader, dispatch};
 use crate::types::Id;
 
 /// The row of writes that touch every landlord.
 pub const EVERY_LANDLORD: Id = 0;
 
-/// Adds one to `landlord`'s counter of `data` and returns the new value (1 for
-/// a counter never bumped before). The row stays locked until the write
-/// commits, so two writes of one landlord's data get distinct numbers in
-/// commit order.
-pub async fn bump(tx: &mut WriteTx, landlord: Id, data: i16) -> sqlx::Result<i64> {
-    dispatch_tx!(tx, conn => sqlx::query_scalar(
+/// Adds the statement that adds one to `landlord`'s counter of `data` to
+/// `batch`; it returns the new value (1 for a counter never bumped before).
+/// The row stays locked until the write commits, so two writes of one
+/// landlord's data get distinct numbers in commit order.
+pub(crate) fn bump(batch: &mut Batch, landlord: Id, data: i16) {
+    batch.push(
         "INSERT INTO cache_generations (landlord_id, data, generation) VALUES ($1, $2, 1) \
          ON CONFLICT (landlord_id, data) DO UPDATE SET generation = cache_generations.generation + 1 \
          RETURNING generation",
-    )
-    .bind(landlord)
-    .bind(data)
-    .fetch_one(conn)
-    .await)
+        vec![Value::Int(landlord), Value::Small(data)],
+    );
 }
 
 /// `(landlord_id, data, generation)` of `landlord` and of every landlord.

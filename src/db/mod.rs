@@ -12,6 +12,7 @@
 //! [`dispatch!`] / [`dispatch_tx!`]. Anything that must differ per engine lives in
 //! [`dialect`].
 
+pub(crate) mod batch;
 pub mod charges;
 mod constraint;
 pub mod dialect;
@@ -48,6 +49,7 @@ use sqlx::{
 };
 
 use crate::config::DatabaseSettings;
+use crate::types::Id;
 
 pub use constraint::{Constraint, is_reference_violation};
 
@@ -170,15 +172,35 @@ impl Writer {
 
 impl WriteTx {
     /// Applies the roll-up changes, then commits.
-    pub async fn commit(mut self) -> sqlx::Result<()> {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.commit_bumping(&[]).await.map(drop)
+    }
+
+    /// Applies the roll-up changes and bumps the generation counters
+    /// (`(landlord row, data code)`, see [`generations::bump`]) in one batch,
+    /// then commits. Returns the counters' new values, in order.
+    pub async fn commit_bumping(mut self, counters: &[(Id, i16)]) -> sqlx::Result<Vec<i64>> {
+        let mut batch = batch::Batch::default();
         let delta = std::mem::take(&mut self.rollups);
         if !delta.is_empty() {
-            delta.apply(&mut self).await?;
+            delta.statements(self.is_postgres(), &mut batch);
+        }
+        for &(landlord, data) in counters {
+            generations::bump(&mut batch, landlord, data);
+        }
+        let values = batch.run(&mut self).await?;
+        if values.len() != counters.len() {
+            return Err(sqlx::Error::Protocol(format!(
+                "{} generation counters bumped, {} values returned",
+                counters.len(),
+                values.len()
+            )));
         }
         match self.conn {
-            TxConn::Sqlite(tx) => tx.commit().await,
-            TxConn::Postgres(tx) => tx.commit().await,
+            TxConn::Sqlite(tx) => tx.commit().await?,
+            TxConn::Postgres(tx) => tx.commit().await?,
         }
+        Ok(values)
     }
 
     pub fn is_postgres(&self) -> bool {

@@ -105,32 +105,37 @@ impl WritePath {
         };
         let value = op(&mut write).await?;
         let Write {
-            mut tx,
+            tx,
             mut touched,
             forgotten_tokens,
         } = write;
         // A fixed order, so two writes bumping the same rows cannot deadlock.
         touched.sort_by_key(|(landlord, data)| (landlord.unwrap_or(EVERY_LANDLORD), data.index()));
         touched.dedup();
-        let mut bumped = Vec::with_capacity(touched.len());
-        for (landlord, data) in touched {
-            let row = landlord.unwrap_or(EVERY_LANDLORD);
-            let value = generations::bump(&mut tx, row, data.code()).await?;
-            bumped.push((landlord, data, value.unsigned_abs()));
-        }
+        let counters: Vec<(Id, i16)> = touched
+            .iter()
+            .map(|(landlord, data)| (landlord.unwrap_or(EVERY_LANDLORD), data.code()))
+            .collect();
         // With replicas, other instances must not trust a landlord's old
         // position from the moment the new generation can be read (the
         // commit) until its position is recorded (`cache::lsns`).
         let writing: Vec<Option<Id>> = if self.cache.tracks_lsns() {
-            let mut landlords: Vec<Option<Id>> = bumped.iter().map(|(l, _, _)| *l).collect();
+            let mut landlords: Vec<Option<Id>> = touched.iter().map(|(l, _)| *l).collect();
             landlords.dedup();
             self.cache.mark_writing(&landlords, 1).await;
             landlords
         } else {
             Vec::new()
         };
-        let committed = tx.commit().await;
-        if committed.is_ok() {
+        // The generations are bumped in the same transaction, with the
+        // roll-ups, so the new numbers exist exactly when the data does.
+        let committed = tx.commit_bumping(&counters).await;
+        if let Ok(values) = &committed {
+            let bumped: Vec<(Option<Id>, Data, u64)> = touched
+                .iter()
+                .zip(values)
+                .map(|(&(landlord, data), value)| (landlord, data, value.unsigned_abs()))
+                .collect();
             let lsn = self.position_after_commit().await;
             self.cache.advance(&bumped, lsn).await;
         }

@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 
-use crate::db::{WriteTx, dispatch_tx};
+use crate::db::batch::{Batch, Value};
 use crate::types::{Id, Money, PaymentMethod, PaymentStatus, Period};
 
 /// What the roll-ups need to know of a charge.
@@ -163,131 +163,111 @@ impl Delta {
             && self.leases.values().all(|l| l.2 == 0 && l.3 == 0)
     }
 
-    /// Applies the changes in `tx`, in key order (two writes touching the
-    /// same rows lock them in the same order).
-    pub async fn apply(&self, tx: &mut WriteTx) -> sqlx::Result<()> {
+    /// Adds the statements applying the changes to `batch`, in key order
+    /// (two writes touching the same rows lock them in the same order).
+    pub(crate) fn statements(&self, postgres: bool, batch: &mut Batch) {
         for ((landlord, property, month), (count, amount)) in &self.charge_months {
             if (*count, *amount) == (0, 0) {
                 continue;
             }
-            dispatch_tx!(tx, conn => sqlx::query(
+            let key = || {
+                vec![
+                    Value::from(*landlord),
+                    Value::from(*property),
+                    Value::Text(month.to_string()),
+                ]
+            };
+            let mut values = key();
+            values.extend([Value::Int(*count), Value::Int(narrow(*amount))]);
+            batch.push(
                 "INSERT INTO rollup_charge_months (landlord_id, property_id, month, count, amount) \
                  VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (landlord_id, property_id, month) DO UPDATE SET \
                  count = rollup_charge_months.count + excluded.count, \
                  amount = rollup_charge_months.amount + excluded.amount",
-            )
-            .bind(landlord)
-            .bind(property)
-            .bind(month)
-            .bind(count)
-            .bind(narrow(*amount))
-            .execute(conn)
-            .await
-            .map(drop))?;
+                values,
+            );
             if *count < 0 {
-                dispatch_tx!(tx, conn => sqlx::query(
+                batch.push(
                     "DELETE FROM rollup_charge_months \
                      WHERE landlord_id = $1 AND property_id = $2 AND month = $3 AND count = 0",
-                )
-                .bind(landlord)
-                .bind(property)
-                .bind(month)
-                .execute(conn)
-                .await
-                .map(drop))?;
+                    key(),
+                );
             }
         }
         for ((landlord, property, month, status, method), (count, amount)) in &self.payment_months {
             if (*count, *amount) == (0, 0) {
                 continue;
             }
-            dispatch_tx!(tx, conn => sqlx::query(
+            let key = || {
+                vec![
+                    Value::from(*landlord),
+                    Value::from(*property),
+                    Value::Text(month.to_string()),
+                    Value::Text(status.to_string()),
+                    Value::Text(method.to_string()),
+                ]
+            };
+            let mut values = key();
+            values.extend([Value::Int(*count), Value::Int(narrow(*amount))]);
+            batch.push(
                 "INSERT INTO rollup_payment_months \
                  (landlord_id, property_id, month, status, method, count, amount) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (landlord_id, property_id, month, status, method) DO UPDATE SET \
                  count = rollup_payment_months.count + excluded.count, \
                  amount = rollup_payment_months.amount + excluded.amount",
-            )
-            .bind(landlord)
-            .bind(property)
-            .bind(month)
-            .bind(status)
-            .bind(method)
-            .bind(count)
-            .bind(narrow(*amount))
-            .execute(conn)
-            .await
-            .map(drop))?;
+                values,
+            );
             if *count < 0 {
-                dispatch_tx!(tx, conn => sqlx::query(
+                batch.push(
                     "DELETE FROM rollup_payment_months \
                      WHERE landlord_id = $1 AND property_id = $2 AND month = $3 \
                        AND status = $4 AND method = $5 AND count = 0",
-                )
-                .bind(landlord)
-                .bind(property)
-                .bind(month)
-                .bind(status)
-                .bind(method)
-                .execute(conn)
-                .await
-                .map(drop))?;
+                    key(),
+                );
             }
         }
         for (lease, (landlord, property, charged, paid)) in &self.leases {
             if (*charged, *paid) == (0, 0) {
                 continue;
             }
-            dispatch_tx!(tx, conn => sqlx::query(
+            batch.push(
                 "INSERT INTO rollup_leases (lease_id, landlord_id, property_id, charged, paid) \
                  VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (lease_id) DO UPDATE SET \
                  charged = rollup_leases.charged + excluded.charged, \
                  paid = rollup_leases.paid + excluded.paid",
-            )
-            .bind(lease)
-            .bind(landlord)
-            .bind(property)
-            .bind(narrow(*charged))
-            .bind(narrow(*paid))
-            .execute(conn)
-            .await
-            .map(drop))?;
+                vec![
+                    Value::from(*lease),
+                    Value::from(*landlord),
+                    Value::from(*property),
+                    Value::Int(narrow(*charged)),
+                    Value::Int(narrow(*paid)),
+                ],
+            );
             if *charged < 0 || *paid < 0 {
-                dispatch_tx!(tx, conn => sqlx::query(
+                batch.push(
                     "DELETE FROM rollup_leases WHERE lease_id = $1 AND charged = 0 AND paid = 0",
-                )
-                .bind(lease)
-                .execute(conn)
-                .await
-                .map(drop))?;
+                    vec![Value::from(*lease)],
+                );
             }
         }
-        open::refresh(tx, self.leases.keys().copied()).await?;
+        open::refresh(postgres, batch, self.leases.keys().copied());
         occupancy::refresh(
-            tx,
+            batch,
             self.properties.iter().copied(),
             self.tenants.iter().copied(),
-        )
-        .await
+        );
     }
 }
 
-/// Redoes one key's roll-up rows: runs `statements` (a delete, then an
-/// insert from the source rows) in turn, each with `ids` bound as `$1`, `$2`…
-async fn redo(tx: &mut WriteTx, statements: &[String], ids: &[Id]) -> sqlx::Result<()> {
+/// Redoes one key's roll-up rows: adds `statements` (a delete, then an
+/// insert from the source rows) to `batch`, each with `ids` bound as `$1`, `$2`…
+fn redo(batch: &mut Batch, statements: &[String], ids: &[Id]) {
     for sql in statements {
-        dispatch_tx!(tx, conn => {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-            for id in ids {
-                query = query.bind(id);
-            }
-            query.execute(conn).await.map(drop)
-        })?;
+        batch.push(sql.clone(), ids.iter().copied().map(Value::from).collect());
     }
-    Ok(())
 }
 
 /// A delta fits in `i64`: stored amounts are at most `Money::CEILING` and a

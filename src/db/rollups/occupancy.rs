@@ -9,7 +9,7 @@
 //! (started, not ended) is decided at read time from the few active leases
 //! outside their dates (`occupancy::all_of`).
 
-use crate::db::WriteTx;
+use crate::db::batch::Batch;
 use crate::types::Id;
 
 pub(super) const PROPERTY_COLUMNS: &str =
@@ -45,13 +45,13 @@ pub(super) fn tenants_sql(one: bool) -> String {
     )
 }
 
-/// Recomputes the rows of the touched properties (with their landlord) and
-/// tenants, in `tx`.
-pub(super) async fn refresh(
-    tx: &mut WriteTx,
+/// Adds the statements recomputing the rows of the touched properties (with
+/// their landlord) and tenants to `batch`.
+pub(super) fn refresh(
+    batch: &mut Batch,
     properties: impl Iterator<Item = (Id, Id)>,
     tenants: impl Iterator<Item = Id>,
-) -> sqlx::Result<()> {
+) {
     let property_statements = [
         "DELETE FROM rollup_occupancy WHERE property_id = $1 AND landlord_id = $2".to_owned(),
         format!(
@@ -60,7 +60,7 @@ pub(super) async fn refresh(
         ),
     ];
     for (property, landlord) in properties {
-        super::redo(tx, &property_statements, &[property, landlord]).await?;
+        super::redo(batch, &property_statements, &[property, landlord]);
     }
     let tenant_statements = [
         "DELETE FROM rollup_tenant_leases WHERE tenant_id = $1".to_owned(),
@@ -70,7 +70,6 @@ pub(super) async fn refresh(
         ),
     ];
     for tenant in tenants {
-        super::redo(tx, &tenant_statements, &[tenant]).await?;
+        super::redo(batch, &tenant_statements, &[tenant]);
     }
-    Ok(())
 }

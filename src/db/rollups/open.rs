@@ -11,7 +11,7 @@
 //! open charges newest first), so the list is one read of these rows: a
 //! tenant's rename and a unit's relabel update them ([`relabel`]).
 
-use crate::db::{WriteTx, dialect, dispatch_tx};
+use crate::db::{WriteTx, batch::Batch, dialect, dispatch_tx};
 use crate::types::Id;
 
 pub(super) const COLUMNS: &str = "lease_id, charge_id, landlord_id, property_id, due_date, amount";
@@ -97,12 +97,9 @@ pub(super) fn leases_sql(postgres: bool, open: &str, one_lease: bool) -> String 
     )
 }
 
-/// Recomputes the open charges of `leases` in `tx`, and their sums.
-pub(super) async fn refresh(
-    tx: &mut WriteTx,
-    leases: impl Iterator<Item = Id>,
-) -> sqlx::Result<()> {
-    let postgres = tx.is_postgres();
+/// Adds the statements recomputing the open charges of `leases`, and their
+/// sums, to `batch`.
+pub(super) fn refresh(postgres: bool, batch: &mut Batch, leases: impl Iterator<Item = Id>) {
     let statements = [
         "DELETE FROM rollup_open_charges WHERE lease_id = $1".to_owned(),
         format!(
@@ -116,9 +113,8 @@ pub(super) async fn refresh(
         ),
     ];
     for lease in leases {
-        super::redo(tx, &statements, &[lease]).await?;
+        super::redo(batch, &statements, &[lease]);
     }
-    Ok(())
 }
 
 /// Whose name or label changed: the rows of their leases show it.
