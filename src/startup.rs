@@ -13,6 +13,7 @@ use crate::db::Database;
 use axum::{body::Body, http::Request};
 
 use crate::http::{self, AppState, login_guard::LoginGuard};
+use crate::reports::patch::ReportPatcher;
 use crate::write::WritePath;
 
 pub struct Application {
@@ -55,7 +56,8 @@ impl Application {
                 cache.clone(),
                 settings.money.max_amount()?,
                 clock,
-            ),
+            )
+            .with_patcher(ReportPatcher::new(db.clone(), cache.clone(), clock, tz)),
             login: Arc::new(LoginGuard::new(&settings.auth)),
             db,
             cache,

@@ -16,7 +16,7 @@ const HEADER: usize = 3 + 1 + 8 + 16;
 pub struct Entry {
     /// The JSON body, sent as is on every hit.
     pub body: Bytes,
-    /// Strong validator: the first 128 bits of the body's SHA-256, hex.
+    /// Strong validator: a 128-bit XXH3 digest of the body, hex ([`digest`]).
     pub etag: String,
     /// The `ETag` header's value (the validator quoted), made once rather
     /// than on every hit.
@@ -25,6 +25,37 @@ pub struct Entry {
     /// Until when the entry is served as fresh; after it, as stale while a
     /// refresh runs (the L1 keeps it a little longer for that).
     pub fresh_until: Instant,
+    /// Whether the body is exactly the state its key names: nothing it
+    /// depends on was committed while it loaded (or it was patched from such
+    /// an entry). Only these are shared in Redis and patched after a write.
+    pub exact: bool,
+    /// The typed value the body serializes, kept by a patch for the next
+    /// one (a loaded body is parsed on its first patch).
+    pub model: Option<Model>,
+}
+
+/// A report's typed value, of whatever type its view has, for the one
+/// patch that starts from it to take ([`Model::take`]) while readers still
+/// hold the entry for its body.
+#[derive(Clone)]
+pub struct Model(std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl Model {
+    pub fn new<T: Send + 'static>(value: T) -> Model {
+        Model(std::sync::Arc::new(std::sync::Mutex::new(Some(value))))
+    }
+
+    /// The value, if it is a `T` and not taken yet.
+    pub fn take<T: Send + 'static>(&self) -> Option<T> {
+        let cell = self.0.downcast_ref::<std::sync::Mutex<Option<T>>>()?;
+        cell.lock().ok()?.take()
+    }
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Model")
+    }
 }
 
 impl Entry {
@@ -37,6 +68,8 @@ impl Entry {
             body,
             created_at_ms: now_ms(),
             fresh_until: Instant::now() + ttl,
+            exact: false,
+            model: None,
         }
     }
 
@@ -65,15 +98,24 @@ impl Entry {
         let created_at_ms = u64::from_be_bytes(bytes[4..12].try_into().ok()?);
         let etag = hex::encode(&bytes[12..28]);
         let entry = Entry::new(Bytes::copy_from_slice(&bytes[HEADER..]), ttl);
+        // Only exact bodies are written to Redis.
         (entry.etag == etag).then_some(Entry {
             created_at_ms,
+            exact: true,
             ..entry
         })
     }
 
-    /// Bytes the L1 charges for this entry.
+    /// Bytes the L1 charges for this entry. A kept model is counted as
+    /// large as its body (about what a report's structs take).
     pub fn weight(&self, key: &str) -> u32 {
-        u32::try_from(key.len() + self.body.len() + self.etag.len() + 64).unwrap_or(u32::MAX)
+        let model = if self.model.is_some() {
+            self.body.len()
+        } else {
+            0
+        };
+        u32::try_from(key.len() + self.body.len() + model + self.etag.len() + 64)
+            .unwrap_or(u32::MAX)
     }
 }
 
@@ -96,6 +138,25 @@ pub fn json_body<T: serde::Serialize>(value: &T) -> crate::error::AppResult<Byte
     // mimalloc does not shrink a block in place (`shrink_to_fit`) by less than
     // half. write-mix on the 15th peaked at 255–262 MiB RSS before, 221–243 after.
     Ok(Bytes::copy_from_slice(&body))
+}
+
+/// Serializes a patched body (`reports::patch`), in a buffer sized for
+/// `about` bytes (its previous version's length) so that it is neither
+/// regrown nor copied; a body that outgrew it is copied exact.
+pub fn json_body_about<T: serde::Serialize>(
+    value: &T,
+    about: usize,
+) -> crate::error::AppResult<Bytes> {
+    let mut body = Vec::with_capacity(about + about / 64 + 64);
+    let capacity = body.capacity();
+    serde_json::to_writer(&mut body, value).map_err(|err| {
+        crate::error::AppError::Internal(anyhow::Error::new(err).context("serializing a response"))
+    })?;
+    Ok(if body.capacity() == capacity {
+        Bytes::from(body)
+    } else {
+        Bytes::copy_from_slice(&body)
+    })
 }
 
 fn now_ms() -> u64 {

@@ -65,6 +65,14 @@ impl Generations {
         tag_of(own, &table.global, view)
     }
 
+    /// `landlord`'s counters and the global ones as known now (`None`: the
+    /// landlord's are not loaded).
+    pub fn counters(&self, landlord: Id) -> Option<(Counters, Counters)> {
+        let table = self.lock();
+        let known = table.landlords.get(&landlord)?;
+        Some((known.counters, table.global))
+    }
+
     /// Whether `landlord`'s counters must be read from the source first: never
     /// read, forgotten, or read longer than `max_age` ago (`None`: any age).
     pub fn needs_check(&self, landlord: Id, max_age: Option<Duration>) -> bool {

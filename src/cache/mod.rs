@@ -20,6 +20,7 @@ pub mod generations;
 mod glob;
 pub mod l2;
 mod lsns;
+pub mod patch;
 pub mod recent;
 mod stale;
 pub mod stats;
@@ -176,6 +177,10 @@ impl Cache {
         let stale_window = Duration::from_secs(settings.stale_secs);
         let l1 = Moka::builder()
             .max_capacity(settings.l1_max_bytes)
+            // LRU, not TinyLFU: every write moves its views to new keys, and
+            // TinyLFU's admission refused the new entries in favour of the
+            // old ones, read often before the write made them unreachable.
+            .eviction_policy(moka::policy::EvictionPolicy::lru())
             .weigher(|key: &String, entry: &Arc<Entry>| entry.weight(key))
             .expire_after(KeepWhileServable { stale_window })
             .support_invalidation_closures()
@@ -237,8 +242,13 @@ impl Cache {
 
     async fn slot(&self, view: View, landlord: Id, params: &str) -> Slot {
         self.check_generations(landlord).await;
-        let (service, operation) = view.key_parts();
         let tag = self.inner.generations.tag(landlord, view);
+        self.slot_with(view, landlord, params, tag)
+    }
+
+    /// The slot of `view` under generation tag `tag`.
+    fn slot_with(&self, view: View, landlord: Id, params: &str, tag: String) -> Slot {
+        let (service, operation) = view.key_parts();
         let key = format!(
             "{}:v{SCHEMA_VERSION}:{service}:{operation}:{landlord}:g{tag}:{params}",
             self.inner.settings.prefix
@@ -395,13 +405,16 @@ impl Cache {
     /// other instances. The caller puts it in L1.
     async fn store(&self, slot: &Slot, body: Bytes, started: Instant, ttl: Duration) -> Arc<Entry> {
         self.inner.stats.loaded(slot.view, started.elapsed());
-        let entry = Arc::new(Entry::new(body, self.l1_ttl(ttl)));
+        let mut entry = Entry::new(body, self.l1_ttl(ttl));
+        if self.inner.l2.is_some() || slot.view.is_patched() {
+            entry.exact = self.still_current(slot).await;
+        }
         if let Some(l2) = &self.inner.l2
-            && self.still_current(slot).await
+            && entry.exact
         {
             l2.set(&slot.key, &entry.encode(), ttl).await;
         }
-        entry
+        Arc::new(entry)
     }
 
     /// The L1 miss path: L2 (a value that fails to decode is a miss), else a

@@ -40,6 +40,7 @@ struct Counters {
     coalesced: AtomicU64,
     loads: AtomicU64,
     load_micros: AtomicU64,
+    patched: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -62,6 +63,9 @@ pub struct ViewStats {
     pub loads: u64,
     pub load_ms_total: f64,
     pub load_ms_mean: Option<f64>,
+    /// Entries made by patching the one before a write (`reports::patch`)
+    /// instead of a load.
+    pub patched: u64,
 }
 
 impl Stats {
@@ -91,6 +95,10 @@ impl Stats {
         counters.load_micros.fetch_add(micros, Relaxed);
     }
 
+    pub fn patched(&self, view: View) {
+        self.of(view).patched.fetch_add(1, Relaxed);
+    }
+
     pub fn snapshot(&self) -> Vec<ViewStats> {
         View::ALL
             .iter()
@@ -118,6 +126,7 @@ impl Stats {
                     loads,
                     load_ms_total,
                     load_ms_mean: (loads > 0).then(|| load_ms_total / loads as f64),
+                    patched: c.patched.load(Relaxed),
                 }
             })
             .collect()

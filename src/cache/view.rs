@@ -149,6 +149,15 @@ impl View {
         }
     }
 
+    /// Whether a new payment patches this view in place instead of leaving
+    /// it to be recomputed (`reports::patch`).
+    pub fn is_patched(self) -> bool {
+        matches!(
+            self,
+            View::Dashboard | View::PaymentMetrics | View::ReportFinancial | View::ReportArrears
+        )
+    }
+
     /// Which writes make this view stale (DESIGN §6): payments and charges
     /// → financial, payments, arrears, metrics, dashboard; leases and tenant
     /// changes → occupancy, arrears, dashboard; units and properties → all.

@@ -114,6 +114,15 @@ pub struct WriteTx {
     rollups: rollups::Delta,
 }
 
+/// What a committed write did, as the cache needs to know it.
+#[derive(Debug)]
+pub struct Committed {
+    /// The bumped generation counters' new values, in the order asked.
+    pub counters: Vec<i64>,
+    /// The payment it created, when that is all it did.
+    pub new_payment: Option<rollups::PaymentFacts>,
+}
+
 pub enum TxConn {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
@@ -178,8 +187,8 @@ impl WriteTx {
 
     /// Applies the roll-up changes and bumps the generation counters
     /// (`(landlord row, data code)`, see [`generations::bump`]) in one batch,
-    /// then commits. Returns the counters' new values, in order.
-    pub async fn commit_bumping(mut self, counters: &[(Id, i16)]) -> sqlx::Result<Vec<i64>> {
+    /// then commits.
+    pub async fn commit_bumping(mut self, counters: &[(Id, i16)]) -> sqlx::Result<Committed> {
         let mut batch = batch::Batch::default();
         let delta = std::mem::take(&mut self.rollups);
         if !delta.is_empty() {
@@ -200,7 +209,10 @@ impl WriteTx {
             TxConn::Sqlite(tx) => tx.commit().await?,
             TxConn::Postgres(tx) => tx.commit().await?,
         }
-        Ok(values)
+        Ok(Committed {
+            counters: values,
+            new_payment: delta.only_new_payment().cloned(),
+        })
     }
 
     pub fn is_postgres(&self) -> bool {

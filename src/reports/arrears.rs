@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::db::{
     Reader, reports,
     reports::{AgeLimits, ArrearsRow, LeaseTotal},
-    rollups::read::{self, ChargeLine, Due, Leases},
+    rollups::read::{self, ChargeLine, Due, LeaseLabel, Leases},
 };
 use crate::error::AppResult;
 use crate::reports::{Scope, Source, fifo::OpenCharges};
@@ -88,12 +88,19 @@ impl Buckets {
         self.days_61_90 += other.days_61_90;
         self.days_90_plus += other.days_90_plus;
     }
+
+    fn subtract(&mut self, other: &Buckets) {
+        self.days_0_30 -= other.days_0_30;
+        self.days_31_60 -= other.days_31_60;
+        self.days_61_90 -= other.days_61_90;
+        self.days_90_plus -= other.days_90_plus;
+    }
 }
 
 impl LeaseArrears {
     /// The list's order: largest balance first, then by lease (unique, so an
     /// unstable sort is deterministic).
-    fn rank(&self) -> (std::cmp::Reverse<Money>, Id) {
+    pub(crate) fn rank(&self) -> (std::cmp::Reverse<Money>, Id) {
         (std::cmp::Reverse(self.balance), self.lease_id)
     }
 
@@ -275,6 +282,139 @@ async fn from_rollups(reader: &Reader, scope: Scope, as_of: NaiveDate) -> AppRes
     })
 }
 
+/// What a confirmed payment of `paid` to `lease` changed in the arrears as
+/// of `as_of`, read after it committed: the lease's row before and after
+/// (`None`: it owed nothing), and the change in prepayments. Each row is the
+/// one the report makes (the lease's newest charges, FIFO), from its balance
+/// now and, before, that balance plus the payment. `None` when the lease was
+/// charged for a later period or paid after `as_of`: the report sets those
+/// apart, and the patch is not made (`reports::patch`).
+pub(crate) async fn lease_change(
+    reader: &Reader,
+    scope: Scope,
+    as_of: NaiveDate,
+    lease: Id,
+    paid: Money,
+) -> AppResult<Option<LeaseChange>> {
+    let Some((balance, false)) =
+        read::lease_balance_as_of(reader, scope.landlord, lease, as_of).await?
+    else {
+        return Ok(None);
+    };
+    let unpaid = balance.charged - balance.paid;
+    let before_unpaid = unpaid + paid;
+    let credit = |unpaid: Money| (Money::ZERO - unpaid).max(Money::ZERO);
+    if !before_unpaid.is_positive() {
+        // In credit before and after: no open charges either time.
+        return Ok(Some(LeaseChange {
+            lease_id: lease,
+            before: None,
+            after: None,
+            prepaid: credit(unpaid) - credit(before_unpaid),
+        }));
+    }
+    let (mut open, labels) = newest_open_charges(
+        reader,
+        scope.landlord,
+        as_of,
+        &[before_unpaid, unpaid].map(|amount| LeaseTotal {
+            lease_id: lease,
+            amount: amount.max(Money::ZERO),
+        }),
+    )
+    .await?;
+    let (Some([before, after]), Some(label)) = (
+        open.remove(&lease)
+            .and_then(|rows| <[OpenCharges; 2]>::try_from(rows).ok()),
+        labels.into_iter().next(),
+    ) else {
+        return Ok(None);
+    };
+    let row_of = |open: OpenCharges| {
+        open.any
+            .then(|| LeaseArrears::new(open.into_row(label.clone()), as_of))
+    };
+    Ok(Some(LeaseChange {
+        lease_id: lease,
+        before: row_of(before),
+        after: row_of(after),
+        prepaid: credit(unpaid) - credit(before_unpaid),
+    }))
+}
+
+/// Where [`LeaseChange::apply_to_list`] took a row out and put one in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Moved {
+    pub removed: Option<usize>,
+    pub inserted: Option<usize>,
+}
+
+/// One lease's arrears before and after a payment (see [`lease_change`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LeaseChange {
+    pub lease_id: Id,
+    pub before: Option<LeaseArrears>,
+    pub after: Option<LeaseArrears>,
+    /// The change in the lease's credit (paid beyond its charges).
+    pub prepaid: Money,
+}
+
+impl LeaseChange {
+    /// The row as listed (only leases with a balance due are).
+    pub fn listed(row: &Option<LeaseArrears>) -> Option<&LeaseArrears> {
+        row.as_ref().filter(|lease| lease.balance.is_positive())
+    }
+
+    /// Applies the change to a summary; `false` when it does not fit it.
+    pub fn apply_to(&self, summary: &mut ArrearsSummary) -> bool {
+        let not_yet_due =
+            |row: &Option<LeaseArrears>| row.as_ref().map_or(Money::ZERO, |r| r.not_yet_due);
+        if let Some(before) = Self::listed(&self.before) {
+            summary.buckets.subtract(&before.buckets);
+            summary.leases_in_arrears -= 1;
+        }
+        if let Some(after) = Self::listed(&self.after) {
+            summary.buckets.add(&after.buckets);
+            summary.leases_in_arrears += 1;
+        }
+        summary.total_arrears = summary.buckets.total();
+        summary.not_yet_due += not_yet_due(&self.after) - not_yet_due(&self.before);
+        summary.prepayments += self.prepaid;
+        summary.leases_in_arrears >= 0
+    }
+
+    /// Applies the change to the list of leases in arrears, largest balance
+    /// first: where the lease's row was taken out and where it went in.
+    /// `None` when the list does not hold the row before as it should (then
+    /// nothing is patched).
+    pub fn apply_to_list(&self, leases: &mut Vec<LeaseArrears>) -> Option<Moved> {
+        let found = leases
+            .iter()
+            .position(|lease| lease.lease_id == self.lease_id);
+        let removed = match (found, Self::listed(&self.before)) {
+            (Some(at), Some(before)) if &leases[at] == before => {
+                leases.remove(at);
+                Some(at)
+            }
+            (None, None) => None,
+            _ => return None,
+        };
+        let inserted = Self::listed(&self.after).map(|after| {
+            let at = leases.partition_point(|lease| lease.rank() < after.rank());
+            leases.insert(at, after.clone());
+            at
+        });
+        Some(Moved { removed, inserted })
+    }
+
+    /// Overdue leases after the change, from the count before.
+    pub fn overdue(&self, before: i64) -> i64 {
+        let overdue =
+            |row: &Option<LeaseArrears>| i64::from(Self::listed(row).is_some_and(|r| r.overdue));
+        before - overdue(&self.before) + overdue(&self.after)
+    }
+}
+
 /// The arrears summary, the overdue leases and the largest debtors: what the
 /// dashboard and the payment metrics show.
 #[derive(Debug, Clone, PartialEq)]
@@ -410,7 +550,35 @@ async fn open_from_newest(
     as_of: NaiveDate,
     debtors: &[LeaseTotal],
 ) -> AppResult<Vec<ArrearsRow>> {
-    let ids: Vec<Id> = debtors.iter().map(|d| d.lease_id).collect();
+    let (mut open, labels) = newest_open_charges(reader, landlord, as_of, debtors).await?;
+    Ok(labels
+        .into_iter()
+        .filter_map(|label| {
+            let lease = open
+                .remove(&label.lease_id)?
+                .pop()
+                .filter(|lease| lease.any)?;
+            Some(lease.into_row(label))
+        })
+        .collect())
+}
+
+/// The open charges of each of `debtors` from their newest charges, by lease
+/// (a lease may be asked for with several balances, in the order asked), and
+/// the leases' labels. One read of the newest charges serves them all.
+async fn newest_open_charges(
+    reader: &Reader,
+    landlord: Id,
+    as_of: NaiveDate,
+    debtors: &[LeaseTotal],
+) -> AppResult<(BTreeMap<Id, Vec<OpenCharges>>, Vec<LeaseLabel>)> {
+    let mut open: BTreeMap<Id, Vec<OpenCharges>> = BTreeMap::new();
+    for debtor in debtors {
+        open.entry(debtor.lease_id)
+            .or_default()
+            .push(OpenCharges::new(debtor.amount));
+    }
+    let ids: Vec<Id> = open.keys().copied().collect();
     let recent = (0..RECENT_MONTHS)
         .fold(Period::containing(as_of), |month, _| month.prev())
         .first_day();
@@ -419,13 +587,9 @@ async fn open_from_newest(
         read::debtor_charges(reader, landlord, as_of, Due::Since(recent), &ids),
         read::lease_labels(reader, landlord, &ids),
     )?;
-    let mut open: BTreeMap<Id, OpenCharges> = debtors
-        .iter()
-        .map(|d| (d.lease_id, OpenCharges::new(d.amount)))
-        .collect();
-    let take = |open: &mut BTreeMap<Id, OpenCharges>, charges: Vec<ChargeLine>| {
+    let take = |open: &mut BTreeMap<Id, Vec<OpenCharges>>, charges: Vec<ChargeLine>| {
         for charge in charges {
-            if let Some(lease) = open.get_mut(&charge.lease_id) {
+            for lease in open.get_mut(&charge.lease_id).into_iter().flatten() {
                 lease.take(charge.due_date, charge.amount, &ages);
             }
         }
@@ -433,20 +597,14 @@ async fn open_from_newest(
     take(&mut open, newest);
     let short: Vec<Id> = open
         .iter()
-        .filter(|(_, lease)| lease.remaining.is_positive())
+        .filter(|(_, leases)| leases.iter().any(|lease| lease.remaining.is_positive()))
         .map(|(&id, _)| id)
         .collect();
     if !short.is_empty() {
         let older = read::debtor_charges(reader, landlord, as_of, Due::Before(recent), &short);
         take(&mut open, older.await?);
     }
-    Ok(labels
-        .into_iter()
-        .filter_map(|label| {
-            let lease = open.remove(&label.lease_id).filter(|lease| lease.any)?;
-            Some(lease.into_row(label))
-        })
-        .collect())
+    Ok((open, labels))
 }
 
 /// How many months before `as_of`'s the first read of a debtor's charges

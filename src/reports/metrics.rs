@@ -8,7 +8,7 @@ use crate::db::Reader;
 use crate::error::AppResult;
 use crate::reports::{
     DateRange, Scope, Source,
-    arrears::{self, ArrearsOverview},
+    arrears::{self, ArrearsOverview, LeaseArrears},
     financial::{self, MonthTotals},
     payments::CountAmount,
     percent, sums,
@@ -99,39 +99,56 @@ pub(crate) fn from_parts(
 ) -> PaymentMetrics {
     let monthly =
         financial::assemble(scope, series.range, series.sums.clone(), Vec::new()).by_month;
-    let this_month = Period::containing(today);
-    let totals_of = |month: Period| {
-        monthly
-            .iter()
-            .find(|entry| entry.month == month)
-            .map(|entry| entry.totals)
-            .unwrap_or_default()
-    };
-    let (now, last) = (totals_of(this_month), totals_of(this_month.prev()));
-    PaymentMetrics {
-        as_of: today,
-        month: this_month,
-        collected_this_month: now.collected,
-        collected_last_month: last.collected,
-        collected_change_pct: percent(
-            now.collected.minor() - last.collected.minor(),
-            last.collected.minor(),
-        ),
-        billed_this_month: now.billed,
-        collection_pct: now.collection_pct,
-        pending,
-        overdue_leases: arrears.overdue_leases,
-        top_debtors: arrears
-            .top
-            .iter()
-            .map(|lease| Debtor {
-                lease_id: lease.lease_id,
-                tenant: lease.tenant.clone(),
-                unit: lease.unit.clone(),
-                balance: lease.balance,
-                days_overdue: lease.days_overdue,
-            })
-            .collect(),
-        monthly,
+    let top_debtors = arrears.top.iter().map(Debtor::of).collect();
+    PaymentMetrics::new(today, monthly, pending, arrears.overdue_leases, top_debtors)
+}
+
+impl PaymentMetrics {
+    /// The metrics from the 12-month series and the arrears figures (a patch
+    /// after a payment comes through here too, `reports::patch`).
+    pub(crate) fn new(
+        today: NaiveDate,
+        monthly: Vec<MonthTotals>,
+        pending: CountAmount,
+        overdue_leases: i64,
+        top_debtors: Vec<Debtor>,
+    ) -> PaymentMetrics {
+        let this_month = Period::containing(today);
+        let totals_of = |month: Period| {
+            monthly
+                .iter()
+                .find(|entry| entry.month == month)
+                .map(|entry| entry.totals)
+                .unwrap_or_default()
+        };
+        let (now, last) = (totals_of(this_month), totals_of(this_month.prev()));
+        PaymentMetrics {
+            as_of: today,
+            month: this_month,
+            collected_this_month: now.collected,
+            collected_last_month: last.collected,
+            collected_change_pct: percent(
+                now.collected.minor() - last.collected.minor(),
+                last.collected.minor(),
+            ),
+            billed_this_month: now.billed,
+            collection_pct: now.collection_pct,
+            pending,
+            overdue_leases,
+            top_debtors,
+            monthly,
+        }
+    }
+}
+
+impl Debtor {
+    pub(crate) fn of(lease: &LeaseArrears) -> Debtor {
+        Debtor {
+            lease_id: lease.lease_id,
+            tenant: lease.tenant.clone(),
+            unit: lease.unit.clone(),
+            balance: lease.balance,
+            days_overdue: lease.days_overdue,
+        }
     }
 }

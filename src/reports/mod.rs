@@ -17,6 +17,7 @@ mod fifo;
 pub mod financial;
 pub mod metrics;
 pub mod occupancy;
+pub mod patch;
 pub mod payments;
 pub mod sums;
 pub mod views;

@@ -58,7 +58,7 @@ impl Report {
     }
 
     /// Every parameter the body depends on, in one canonical string.
-    fn params(self, property: Option<Id>) -> String {
+    pub(crate) fn params(self, property: Option<Id>) -> String {
         let property = property.map_or_else(|| "p-".to_owned(), |id| format!("p{id}"));
         match self {
             Report::Dashboard { today }

@@ -27,6 +27,7 @@ use crate::cache::generations::{Counters, Source};
 use crate::clock::Clock;
 use crate::db::generations::{self, EVERY_LANDLORD};
 use crate::db::replicas::Lsn;
+use crate::db::rollups::PaymentFacts;
 use crate::db::{Constraint, Reader, WriteTx, Writer, is_reference_violation};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::{Id, Money};
@@ -40,6 +41,17 @@ pub struct WritePath {
     max_amount: Money,
     /// What "now" is for the writes' timestamps.
     clock: Clock,
+    /// Patches cached views after a write that created a payment.
+    patcher: Option<Arc<dyn Patcher>>,
+}
+
+/// What patches the cached views with a payment a write created, once it
+/// has committed (`reports::patch`). Best effort: a view it does not patch
+/// is recomputed on its next read, as after any other write.
+pub trait Patcher: Send + Sync {
+    /// `payment` was created; the landlord's payments counter is now
+    /// `generation`.
+    fn new_payment<'a>(&'a self, payment: &'a PaymentFacts, generation: u64) -> BoxFuture<'a, ()>;
 }
 
 /// A write in progress: its transaction, and what it has changed so far.
@@ -80,7 +92,14 @@ impl WritePath {
             cache,
             max_amount,
             clock,
+            patcher: None,
         }
+    }
+
+    /// Patches cached views with `patcher` after writes that create a payment.
+    pub fn with_patcher(mut self, patcher: Arc<dyn Patcher>) -> WritePath {
+        self.patcher = Some(patcher);
+        self
     }
 
     pub fn max_amount(&self) -> Money {
@@ -130,12 +149,21 @@ impl WritePath {
         // The generations are bumped in the same transaction, with the
         // roll-ups, so the new numbers exist exactly when the data does.
         let committed = tx.commit_bumping(&counters).await;
-        if let Ok(values) = &committed {
+        if let Ok(committed) = &committed {
             let bumped: Vec<(Option<Id>, Data, u64)> = touched
                 .iter()
-                .zip(values)
+                .zip(&committed.counters)
                 .map(|(&(landlord, data), value)| (landlord, data, value.unsigned_abs()))
                 .collect();
+            // A write that only created a payment patches the views it
+            // changed, before this instance moves to their new keys: its
+            // next reads find them (see `Patcher`).
+            if let (Some(patcher), Some(payment), [(Some(landlord), Data::Payments, generation)]) =
+                (&self.patcher, &committed.new_payment, bumped.as_slice())
+                && payment.landlord_id == Some(*landlord)
+            {
+                patcher.new_payment(payment, *generation).await;
+            }
             let lsn = self.position_after_commit().await;
             self.cache.advance(&bumped, lsn).await;
         }

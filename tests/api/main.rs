@@ -18,6 +18,7 @@ mod mpesa;
 mod openapi;
 mod ops;
 mod oracle;
+mod patches;
 mod payments;
 mod redis_cache;
 mod replicas;

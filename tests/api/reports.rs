@@ -13,7 +13,7 @@ use crate::oracle::{self, Rows, assert_same, pct};
 
 const TZ: chrono_tz::Tz = chrono_tz::Africa::Nairobi;
 
-fn today() -> NaiveDate {
+pub fn today() -> NaiveDate {
     Utc::now().with_timezone(&TZ).date_naive()
 }
 
@@ -33,7 +33,7 @@ async fn check(app: &TestApp, token: &str, path: &str, expected: &Value) -> Valu
     body
 }
 
-async fn me(app: &TestApp, token: &str) -> Id {
+pub async fn me(app: &TestApp, token: &str) -> Id {
     id(&app
         .get("/api/v1/auth/me", token)
         .await
@@ -209,7 +209,7 @@ async fn check_landlord(app: &TestApp, token: &str, landlord: Id) -> Vec<(String
 
 /// Loads the demo data set for `seed`: 2 landlords × 2 properties × 5 units ×
 /// 14 months, ending with the current month.
-async fn load_seed(app: &TestApp, seed: u64) {
+pub async fn load_seed(app: &TestApp, seed: u64) {
     let spec = mfuko::demo::SeedSpec {
         landlords: 2,
         properties: 2,

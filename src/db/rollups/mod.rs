@@ -78,11 +78,16 @@ pub struct Delta {
     properties: BTreeSet<(Id, Id)>,
     /// Tenants whose active leases changed.
     tenants: BTreeSet<Id>,
+    /// Payments created, while nothing else changed (see [`Delta::only_new_payment`]).
+    created: Vec<PaymentFacts>,
+    /// Whether anything but payments being created changed.
+    other: bool,
 }
 
 impl Delta {
     /// Records that a charge went from `before` to `after`.
     pub fn charge(&mut self, before: Option<&ChargeFacts>, after: Option<&ChargeFacts>) {
+        self.other = true;
         for (facts, sign) in [(before, -1_i64), (after, 1)] {
             let Some(c) = facts.filter(|c| !c.void) else {
                 continue;
@@ -103,6 +108,7 @@ impl Delta {
     /// Marks a lease whose open charges' sums depend on something else that
     /// changed (its grace days set the day it counts as overdue).
     pub fn touch_lease(&mut self, lease: Id, landlord: Id, property: Id) {
+        self.other = true;
         self.leases
             .entry(lease)
             .or_insert((landlord, property, 0, 0));
@@ -111,12 +117,17 @@ impl Delta {
     /// Marks a property whose units (their number or market state) or
     /// active leases changed, and the tenant of a lease that did.
     pub fn touch_occupancy(&mut self, landlord: Id, property: Id, tenant: Option<Id>) {
+        self.other = true;
         self.properties.insert((property, landlord));
         self.tenants.extend(tenant);
     }
 
     /// Records that a payment went from `before` to `after`.
     pub fn payment(&mut self, before: Option<&PaymentFacts>, after: Option<&PaymentFacts>) {
+        match (before, after) {
+            (None, Some(created)) => self.created.push(created.clone()),
+            _ => self.other = true,
+        }
         for (facts, sign) in [(before, -1_i64), (after, 1)] {
             let Some(p) = facts.filter(|p| p.status != PaymentStatus::Held) else {
                 continue;
@@ -144,6 +155,16 @@ impl Delta {
                     .or_insert((landlord, property, 0, 0));
                 row.3 += amount;
             }
+        }
+    }
+
+    /// The payment this delta creates, when creating one payment is all it
+    /// does: the cached views can then be patched with it instead of
+    /// recomputed (`reports::patch`).
+    pub fn only_new_payment(&self) -> Option<&PaymentFacts> {
+        match self.created.as_slice() {
+            [payment] if !self.other => Some(payment),
+            _ => None,
         }
     }
 

@@ -238,6 +238,41 @@ pub async fn balances_of(
     })
 }
 
+/// A lease's all-time balance, and whether it was charged for a period
+/// after `as_of`'s or paid after `as_of` (what [`as_of_prelude`] lists as
+/// "later"); `None` without roll-up totals.
+pub async fn lease_balance_as_of(
+    db: &Reader,
+    landlord: Id,
+    lease: Id,
+    as_of: NaiveDate,
+) -> sqlx::Result<Option<(LeaseBalance, bool)>> {
+    let row: Option<(Id, Money, Money, bool)> = dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT lease_id, charged, paid, \
+                (EXISTS (SELECT 1 FROM charges WHERE lease_id = $2 AND landlord_id = $1 \
+                           AND due_date > $3 AND period > $4 AND NOT void) \
+                 OR EXISTS (SELECT 1 FROM payments WHERE lease_id = $2 AND landlord_id = $1 \
+                           AND paid_on > $3 AND status = 'confirmed')) AS later \
+         FROM rollup_leases WHERE landlord_id = $1 AND lease_id = $2",
+    )
+    .bind(landlord)
+    .bind(lease)
+    .bind(as_of)
+    .bind(Period::containing(as_of))
+    .fetch_optional(p)
+    .await)?;
+    Ok(row.map(|(lease_id, charged, paid, later)| {
+        (
+            LeaseBalance {
+                lease_id,
+                charged,
+                paid,
+            },
+            later,
+        )
+    }))
+}
+
 /// One row of [`as_of_prelude`] (read from a JSON array, fields in order).
 #[derive(Debug, Clone, Copy, serde::Deserialize)]
 pub struct PreludeRow {
