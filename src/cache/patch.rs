@@ -28,6 +28,11 @@ use crate::cache::{
 };
 use crate::types::Id;
 
+/// The keys a write's patches replaced: dropped from the L1 once the
+/// instance has moved to the keys after ([`Cache::drop_superseded`]).
+#[derive(Debug, Default)]
+pub struct Superseded(Vec<String>);
+
 /// Where one view is patched: its keys before and after the write.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -112,6 +117,7 @@ impl Cache {
         base_fresh_until: Instant,
         body: Bytes,
         model: Model,
+        superseded: &mut Superseded,
     ) {
         let started = Instant::now();
         let mut entry = Entry::new(body, self.l1_ttl(self.ttl(target.view)));
@@ -124,6 +130,16 @@ impl Cache {
         entry.model = Some(model);
         self.inner.stats.patched(target.view);
         self.inner.l1.insert(target.after, Arc::new(entry)).await;
+        superseded.0.push(target.before);
+    }
+
+    /// Drops the entries patches replaced: after the write has moved this
+    /// instance to the new keys nothing reads them, and left to age out they
+    /// filled the L1 (a patched arrears list and its model weigh ~0.4 MiB).
+    pub async fn drop_superseded(&self, superseded: Superseded) {
+        for key in superseded.0 {
+            self.inner.l1.invalidate(&key).await;
+        }
     }
 }
 
@@ -188,6 +204,7 @@ mod tests {
                 base.fresh_until,
                 Bytes::from_static(b"{\"a\":1}"),
                 model,
+                &mut Superseded::default(),
             )
             .await;
         // Once stored, the key after is not patched again.

@@ -33,7 +33,12 @@ use serde::Serialize;
 
 use axum::body::Bytes;
 
-use crate::cache::{Cache, Data, Entry, entry::Model, entry::json_body_about, patch::Target};
+use crate::cache::{
+    Cache, Data, Entry,
+    entry::Model,
+    entry::json_body_about,
+    patch::{Superseded, Target},
+};
 use crate::clock::Clock;
 use crate::db::{Database, rollups::PaymentFacts};
 use crate::reports::{
@@ -68,12 +73,21 @@ impl ReportPatcher {
 }
 
 impl Patcher for ReportPatcher {
-    fn new_payment<'a>(&'a self, payment: &'a PaymentFacts, generation: u64) -> BoxFuture<'a, ()> {
+    fn new_payment<'a>(
+        &'a self,
+        payment: &'a PaymentFacts,
+        generation: u64,
+    ) -> BoxFuture<'a, Superseded> {
         Box::pin(async move {
             let today = self.clock.today(self.tz);
-            if let Err(err) = self.patch(payment, generation, today).await {
+            let mut superseded = Superseded::default();
+            if let Err(err) = self
+                .patch(payment, generation, today, &mut superseded)
+                .await
+            {
                 tracing::debug!(error = %err, "patching the views after a payment failed");
             }
+            superseded
         })
     }
 }
@@ -97,6 +111,7 @@ impl ReportPatcher {
         payment: &PaymentFacts,
         generation: u64,
         today: NaiveDate,
+        superseded: &mut Superseded,
     ) -> crate::error::AppResult<()> {
         let Some(landlord) = payment.landlord_id else {
             return Ok(());
@@ -126,8 +141,12 @@ impl ReportPatcher {
             ) else {
                 continue;
             };
-            if let Some(base) = self.cache.patch_base(&target).await {
-                bases.push((report, target, base));
+            match self.cache.patch_base(&target).await {
+                Some(base) => bases.push((report, target, base)),
+                None => tracing::debug!(
+                    view = target.view.name(),
+                    "not patched: no exact entry before"
+                ),
             }
         }
         if bases.is_empty() {
@@ -172,6 +191,10 @@ impl ReportPatcher {
         // above is that state.
         let targets: Vec<Target> = bases.iter().map(|(_, target, _)| target.clone()).collect();
         if !self.cache.still_after(landlord, &targets).await {
+            tracing::debug!(
+                landlord,
+                "not patched: another write was committed meanwhile"
+            );
             return Ok(());
         }
         // The arrears list first: it says who the top debtors are.
@@ -215,7 +238,7 @@ impl ReportPatcher {
             match patched {
                 Some((body, model)) => {
                     self.cache
-                        .put_patched(target, fresh_until, body, model)
+                        .put_patched(target, fresh_until, body, model, superseded)
                         .await
                 }
                 None => tracing::debug!(view = target.view.name(), "view not patched"),

@@ -18,7 +18,7 @@ pub mod properties;
 pub mod tenants;
 pub mod validate;
 
-use crate::cache::{Cache, Data};
+use crate::cache::{Cache, Data, patch::Superseded};
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
@@ -43,7 +43,16 @@ pub struct WritePath {
     clock: Clock,
     /// Patches cached views after a write that created a payment.
     patcher: Option<Arc<dyn Patcher>>,
+    /// With a patcher: one landlord's writes through [`WritePath::run_for`]
+    /// run one at a time on this instance, each with its patch. They queue
+    /// at the database anyway (SQLite's one writer, PostgreSQL's lock on the
+    /// landlord's generation row); a second write committing while the first
+    /// one's patch reads would make that patch give up (see `Patcher`).
+    landlord_locks: Arc<[tokio::sync::Mutex<()>]>,
 }
+
+/// Stripes of [`WritePath::landlord_locks`].
+const LANDLORD_LOCKS: usize = 64;
 
 /// What patches the cached views with a payment a write created, once it
 /// has committed (`reports::patch`). Best effort: a view it does not patch
@@ -51,7 +60,13 @@ pub struct WritePath {
 pub trait Patcher: Send + Sync {
     /// `payment` was created; the landlord's payments counter is now
     /// `generation`.
-    fn new_payment<'a>(&'a self, payment: &'a PaymentFacts, generation: u64) -> BoxFuture<'a, ()>;
+    /// Returns the entries the patches replaced, to drop once the write has
+    /// moved this instance to the new keys.
+    fn new_payment<'a>(
+        &'a self,
+        payment: &'a PaymentFacts,
+        generation: u64,
+    ) -> BoxFuture<'a, Superseded>;
 }
 
 /// A write in progress: its transaction, and what it has changed so far.
@@ -93,6 +108,9 @@ impl WritePath {
             max_amount,
             clock,
             patcher: None,
+            landlord_locks: (0..LANDLORD_LOCKS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         }
     }
 
@@ -158,14 +176,16 @@ impl WritePath {
             // A write that only created a payment patches the views it
             // changed, before this instance moves to their new keys: its
             // next reads find them (see `Patcher`).
+            let mut superseded = Superseded::default();
             if let (Some(patcher), Some(payment), [(Some(landlord), Data::Payments, generation)]) =
                 (&self.patcher, &committed.new_payment, bumped.as_slice())
                 && payment.landlord_id == Some(*landlord)
             {
-                patcher.new_payment(payment, *generation).await;
+                superseded = patcher.new_payment(payment, *generation).await;
             }
             let lsn = self.position_after_commit().await;
             self.cache.advance(&bumped, lsn).await;
+            self.cache.drop_superseded(superseded).await;
         }
         if !writing.is_empty() {
             self.cache.mark_writing(&writing, -1).await;
@@ -204,6 +224,13 @@ impl WritePath {
         data: &[Data],
         op: impl AsyncFnOnce(&mut Write) -> AppResult<T>,
     ) -> AppResult<T> {
+        let _one_at_a_time = match &self.patcher {
+            Some(_) => {
+                let stripe = landlord.unsigned_abs() as usize % LANDLORD_LOCKS;
+                Some(self.landlord_locks[stripe].lock().await)
+            }
+            None => None,
+        };
         self.run(async move |write| {
             let value = op(write).await?;
             write.touch(landlord, data);
