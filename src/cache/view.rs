@@ -154,7 +154,11 @@ impl View {
     pub fn is_patched(self) -> bool {
         matches!(
             self,
-            View::Dashboard | View::PaymentMetrics | View::ReportFinancial | View::ReportArrears
+            View::Dashboard
+                | View::PaymentMetrics
+                | View::ReportFinancial
+                | View::ReportPayments
+                | View::ReportArrears
         )
     }
 

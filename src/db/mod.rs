@@ -120,7 +120,7 @@ pub struct Committed {
     /// The bumped generation counters' new values, in the order asked.
     pub counters: Vec<i64>,
     /// The payment it created, when that is all it did.
-    pub new_payment: Option<rollups::PaymentFacts>,
+    pub new_payment: Option<rollups::CreatedPayment>,
 }
 
 pub enum TxConn {

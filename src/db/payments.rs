@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::db::page::PageRequest;
-use crate::db::rollups::PaymentFacts;
+use crate::db::rollups::{CreatedPayment, PaymentFacts};
 use crate::db::{Reader, WriteTx, dialect, dispatch, dispatch_tx, leases::LeaseOwner};
 use crate::types::{Id, Money, PaymentMethod, PaymentStatus};
 
@@ -60,6 +60,18 @@ struct Stored {
     facts: PaymentFacts,
 }
 
+impl Stored {
+    /// The payment as just created, for the roll-ups and the patches.
+    fn created(&self) -> CreatedPayment {
+        CreatedPayment {
+            facts: self.facts.clone(),
+            id: self.payment.id,
+            reference: self.payment.reference.clone(),
+            payer: self.payment.payer.clone(),
+        }
+    }
+}
+
 /// The roll-up facts beyond [`COLUMNS`], for `RETURNING`.
 const FACTS: &str = "landlord_id, property_id, paid_on";
 
@@ -96,7 +108,7 @@ pub async fn insert(tx: &mut WriteTx, payment: &NewPayment) -> sqlx::Result<Paym
     let stored: Stored = dispatch_tx!(tx, conn => bind_new_payment!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), payment)
         .fetch_one(conn)
         .await)?;
-    tx.rollups().payment(None, Some(&stored.facts));
+    tx.rollups().created_payment(stored.created());
     Ok(stored.payment)
 }
 
@@ -113,7 +125,7 @@ pub async fn insert_if_new(
         .fetch_optional(conn)
         .await)?;
     Ok(stored.map(|stored| {
-        tx.rollups().payment(None, Some(&stored.facts));
+        tx.rollups().created_payment(stored.created());
         stored.payment
     }))
 }

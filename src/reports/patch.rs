@@ -13,8 +13,8 @@
 //!   unallocated;
 //! - the dashboard: all of these.
 //!
-//! The payments report is recomputed: its recent list is ordered by a time
-//! its body does not show, and it is the cheapest to load.
+//! - the payments report (the 1st to today, any status): counted by status
+//!   and method, and listed among the most recent payments.
 //!
 //! A lease's arrears before and after the payment are read after the commit
 //! the way the report makes a lease's row ([`arrears::lease_change`]). A
@@ -40,13 +40,14 @@ use crate::cache::{
     patch::{Superseded, Target},
 };
 use crate::clock::Clock;
-use crate::db::{Database, rollups::PaymentFacts};
+use crate::db::{Database, rollups::CreatedPayment};
 use crate::reports::{
     DateRange, RangeParams, Scope,
     arrears::{self, ArrearsReport, LeaseChange},
     dashboard::Dashboard,
     financial::{FinancialReport, MonthTotals, Totals},
     metrics::{self, Debtor, PaymentMetrics},
+    payments::{CountAmount, MethodGroup, PaymentsReport, RECENT, Recent, StatusGroup},
     views::Report,
 };
 use crate::types::{Id, Money, PaymentStatus, Period};
@@ -75,7 +76,7 @@ impl ReportPatcher {
 impl Patcher for ReportPatcher {
     fn new_payment<'a>(
         &'a self,
-        payment: &'a PaymentFacts,
+        payment: &'a CreatedPayment,
         generation: u64,
     ) -> BoxFuture<'a, Superseded> {
         Box::pin(async move {
@@ -108,11 +109,12 @@ struct Change {
 impl ReportPatcher {
     async fn patch(
         &self,
-        payment: &PaymentFacts,
+        created: &CreatedPayment,
         generation: u64,
         today: NaiveDate,
         superseded: &mut Superseded,
     ) -> crate::error::AppResult<()> {
+        let payment = &created.facts;
         let Some(landlord) = payment.landlord_id else {
             return Ok(());
         };
@@ -121,12 +123,15 @@ impl ReportPatcher {
             // set it apart. Rare; not patched.
             return Ok(());
         }
+        let this_month = DateRange::parse(&RangeParams::default(), today)?;
         let reports = [
             Report::Arrears { as_of: today },
             Report::Dashboard { today },
             Report::PaymentMetrics { today },
-            Report::Financial {
-                range: DateRange::parse(&RangeParams::default(), today)?,
+            Report::Financial { range: this_month },
+            Report::Payments {
+                range: this_month,
+                status: None,
             },
         ];
         let mut bases = Vec::new();
@@ -182,8 +187,10 @@ impl ReportPatcher {
             let reader = self.db.reader_prefer_primary();
             match arrears::lease_change(reader, scope, today, lease, payment.amount).await? {
                 Some(lease) => change.lease = Some(lease),
-                // Only the financial report does without the lease's arrears.
-                None => bases.retain(|(report, _, _)| matches!(report, Report::Financial { .. })),
+                // Only these do without the lease's arrears.
+                None => bases.retain(|(report, _, _)| {
+                    matches!(report, Report::Financial { .. } | Report::Payments { .. })
+                }),
             }
         }
         // The keys after the write name what is committed now (this
@@ -230,6 +237,9 @@ impl ReportPatcher {
                 Report::PaymentMetrics { .. } => patched(&base, |metrics: &mut PaymentMetrics| {
                     payment_metrics(metrics, &change, top.as_deref())
                 }),
+                Report::Payments { .. } => patched(&base, |report: &mut PaymentsReport| {
+                    payments_report(report, created)
+                }),
                 Report::Financial { .. } => patched(&base, |report: &mut FinancialReport| {
                     financial(report, &change)
                 }),
@@ -270,7 +280,7 @@ macro_rules! patchable {
         }
     )+};
 }
-patchable!(Dashboard, PaymentMetrics, FinancialReport);
+patchable!(Dashboard, PaymentMetrics, FinancialReport, PaymentsReport);
 
 /// `base`'s value patched by `patch`, serialized; `None` when `patch` could
 /// not make it (returned `false`) or the body does not parse. The value is
@@ -367,6 +377,77 @@ fn arrears_list(model: &mut ArrearsModel, change: &Change) -> bool {
         model.rows.insert(at, row);
     }
     lease.apply_to(&mut model.report.summary)
+}
+
+/// A payments report (any status): the payment counted by status and by
+/// method, and listed among the most recent if it is one of them (the list
+/// is in the order of the payer's day, then the id; a list shorter than its
+/// limit held every payment of the range).
+fn payments_report(report: &mut PaymentsReport, created: &CreatedPayment) -> bool {
+    let payment = &created.facts;
+    if report.status.is_some()
+        || payment.status == PaymentStatus::Held
+        || payment.paid_on < report.from
+        || payment.paid_on > report.to
+    {
+        return report.status.is_none();
+    }
+    report.total.count += 1;
+    report.total.amount += payment.amount;
+    let add = |totals: &mut CountAmount| {
+        totals.count += 1;
+        totals.amount += payment.amount;
+    };
+    match report
+        .by_status
+        .binary_search_by(|group| group.status.as_str().cmp(payment.status.as_str()))
+    {
+        Ok(at) => add(&mut report.by_status[at].totals),
+        Err(at) => report.by_status.insert(
+            at,
+            StatusGroup {
+                status: payment.status,
+                totals: CountAmount {
+                    count: 1,
+                    amount: payment.amount,
+                },
+            },
+        ),
+    }
+    match report
+        .by_method
+        .binary_search_by(|group| group.method.as_str().cmp(payment.method.as_str()))
+    {
+        Ok(at) => add(&mut report.by_method[at].totals),
+        Err(at) => report.by_method.insert(
+            at,
+            MethodGroup {
+                method: payment.method,
+                totals: CountAmount {
+                    count: 1,
+                    amount: payment.amount,
+                },
+            },
+        ),
+    }
+    let newest_first = |recent: &Recent| std::cmp::Reverse((recent.paid_on, recent.id));
+    let row = Recent {
+        id: created.id,
+        lease_id: payment.lease_id,
+        property_id: payment.property_id,
+        amount: payment.amount,
+        method: payment.method,
+        status: payment.status,
+        reference: created.reference.clone(),
+        payer: created.payer.clone(),
+        paid_on: payment.paid_on,
+    };
+    let at = report
+        .recent
+        .partition_point(|recent| newest_first(recent) < newest_first(&row));
+    report.recent.insert(at, row);
+    report.recent.truncate(usize::try_from(RECENT).unwrap_or(0));
+    true
 }
 
 /// A financial report: the money collected, if in its range.

@@ -27,7 +27,7 @@ use crate::cache::generations::{Counters, Source};
 use crate::clock::Clock;
 use crate::db::generations::{self, EVERY_LANDLORD};
 use crate::db::replicas::Lsn;
-use crate::db::rollups::PaymentFacts;
+use crate::db::rollups::CreatedPayment;
 use crate::db::{Constraint, Reader, WriteTx, Writer, is_reference_violation};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::types::{Id, Money};
@@ -64,7 +64,7 @@ pub trait Patcher: Send + Sync {
     /// moved this instance to the new keys.
     fn new_payment<'a>(
         &'a self,
-        payment: &'a PaymentFacts,
+        payment: &'a CreatedPayment,
         generation: u64,
     ) -> BoxFuture<'a, Superseded>;
 }
@@ -179,7 +179,7 @@ impl WritePath {
             let mut superseded = Superseded::default();
             if let (Some(patcher), Some(payment), [(Some(landlord), Data::Payments, generation)]) =
                 (&self.patcher, &committed.new_payment, bumped.as_slice())
-                && payment.landlord_id == Some(*landlord)
+                && payment.facts.landlord_id == Some(*landlord)
             {
                 superseded = patcher.new_payment(payment, *generation).await;
             }

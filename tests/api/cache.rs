@@ -137,7 +137,14 @@ async fn warm(app: &TestApp, path: &str, token: &str) -> Value {
 /// callers check that the numbers moved. Returns the body.
 async fn after_write(app: &TestApp, path: &str, token: &str) -> Value {
     let read = read(app, path, token).await.ok(path);
-    let patched = [DASHBOARD, METRICS, ARREARS, "/api/v1/reports/financial"].contains(&path);
+    let patched = [
+        DASHBOARD,
+        METRICS,
+        ARREARS,
+        PAYMENTS,
+        "/api/v1/reports/financial",
+    ]
+    .contains(&path);
     assert!(
         read.x_cache == "MISS" || (patched && read.x_cache == "HIT-L1"),
         "GET {path} after a write it depends on: {}",

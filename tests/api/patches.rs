@@ -1,6 +1,6 @@
 //! Views patched in place after a payment (`reports::patch`): the arrears
-//! list, the dashboard, the payment metrics and this month's financial
-//! report are not recomputed after a payment, and each patched view equals
+//! list, the dashboard, the payment metrics and this month's financial and
+//! payments reports are not recomputed after a payment, and each patched view equals
 //! the independent oracle's computation of the data after it, for payments
 //! of every kind: part of a debt, a top debtor's, paying a debt off into
 //! credit, pending, to no lease, backdated into last month and beyond the
@@ -8,6 +8,7 @@
 
 use chrono::{Duration, NaiveTime};
 use mfuko::cache::{View, ViewStats};
+use mfuko::reports::payments;
 use mfuko::types::{Id, Period};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -16,11 +17,12 @@ use crate::helpers::TestApp;
 use crate::oracle::{self, assert_same};
 use crate::reports::{load_seed, me, today};
 
-const PATCHED: [(View, &str); 4] = [
+const PATCHED: [(View, &str); 5] = [
     (View::ReportArrears, "/api/v1/reports/arrears"),
     (View::Dashboard, "/api/v1/dashboard"),
     (View::PaymentMetrics, "/api/v1/metrics/payments"),
     (View::ReportFinancial, "/api/v1/reports/financial"),
+    (View::ReportPayments, "/api/v1/reports/payments"),
 ];
 
 async fn stats_of(app: &TestApp, view: View) -> ViewStats {
@@ -42,6 +44,13 @@ async fn check_views(app: &TestApp, token: &str, landlord: Id, what: &str) {
             View::ReportArrears => oracle::arrears(&rows, today, None),
             View::Dashboard => oracle::dashboard(&rows, today, None),
             View::PaymentMetrics => oracle::metrics(&rows, today, None),
+            View::ReportPayments => oracle::payments(
+                &rows,
+                Period::containing(today).first_day(),
+                today,
+                None,
+                None,
+            ),
             _ => oracle::financial(&rows, Period::containing(today).first_day(), today, None),
         };
         let body = app.get(path, token).await.expect(StatusCode::OK);
@@ -81,6 +90,15 @@ async fn payments_patch_the_views_exactly(app: TestApp) {
             .and_utc()
             .to_rfc3339()
     };
+    // Enough payments this month that the payments report's recent list is
+    // full: a new one pushes the oldest out.
+    for n in 0..payments::RECENT {
+        let body = json!({ "lease_id": settled, "amount": 100 + n, "method": "cash" });
+        app.post("/api/v1/payments", &token, body)
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    check_views(&app, &token, landlord, "after filling the recent list").await;
     let (top, fifth, last) = (debtors[0], debtors[4], debtors[debtors.len() - 1]);
     let payments = [
         // A third of the top debtor's balance: they may stay on top.

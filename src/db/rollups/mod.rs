@@ -58,6 +58,16 @@ pub struct PaymentFacts {
     pub paid_on: NaiveDate,
 }
 
+/// A payment just created: its facts, and what the payments report lists of
+/// it besides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedPayment {
+    pub facts: PaymentFacts,
+    pub id: Id,
+    pub reference: Option<String>,
+    pub payer: Option<String>,
+}
+
 /// A charge's or payment's month row: landlord, property (0: none), month.
 type MonthKey = (Id, Id, Period);
 /// A payment month row also has its status and method.
@@ -79,7 +89,7 @@ pub struct Delta {
     /// Tenants whose active leases changed.
     tenants: BTreeSet<Id>,
     /// Payments created, while nothing else changed (see [`Delta::only_new_payment`]).
-    created: Vec<PaymentFacts>,
+    created: Vec<CreatedPayment>,
     /// Whether anything but payments being created changed.
     other: bool,
 }
@@ -124,10 +134,18 @@ impl Delta {
 
     /// Records that a payment went from `before` to `after`.
     pub fn payment(&mut self, before: Option<&PaymentFacts>, after: Option<&PaymentFacts>) {
-        match (before, after) {
-            (None, Some(created)) => self.created.push(created.clone()),
-            _ => self.other = true,
-        }
+        self.other = true;
+        self.add_payment(before, after);
+    }
+
+    /// Records that a payment was created (what the patches of the cached
+    /// views need to know of it, `reports::patch`).
+    pub fn created_payment(&mut self, created: CreatedPayment) {
+        self.add_payment(None, Some(&created.facts));
+        self.created.push(created);
+    }
+
+    fn add_payment(&mut self, before: Option<&PaymentFacts>, after: Option<&PaymentFacts>) {
         for (facts, sign) in [(before, -1_i64), (after, 1)] {
             let Some(p) = facts.filter(|p| p.status != PaymentStatus::Held) else {
                 continue;
@@ -161,7 +179,7 @@ impl Delta {
     /// The payment this delta creates, when creating one payment is all it
     /// does: the cached views can then be patched with it instead of
     /// recomputed (`reports::patch`).
-    pub fn only_new_payment(&self) -> Option<&PaymentFacts> {
+    pub fn only_new_payment(&self) -> Option<&CreatedPayment> {
         match self.created.as_slice() {
             [payment] if !self.other => Some(payment),
             _ => None,
