@@ -26,6 +26,8 @@ mod support;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use mfuko::db::{users, users::NewUser};
+use mfuko::reports::patch::ReportPatcher;
+use mfuko::reports::views::{self, Report};
 use mfuko::reports::{self, DateRange, Scope, Source};
 use mfuko::types::{
     ChargeKind, Id, LeaseStatus, Money, PaymentMethod, PaymentStatus, Period, Role,
@@ -457,6 +459,7 @@ async fn check_step(app: &TestApp, landlord: Id) -> Result<(), TestCaseError> {
             &expected,
         ));
     }
+    check_cached_views(app, landlord, today, &rows).await?;
     let range = DateRange::new(today - Duration::days(75), today).expect("range");
     let rollups = json(
         reports::financial::compute(reader, scope, range, Source::RollUps)
@@ -470,6 +473,56 @@ async fn check_step(app: &TestApp, landlord: Id) -> Result<(), TestCaseError> {
             &rollups,
             &expected,
         ));
+    }
+    Ok(())
+}
+
+/// The views a new payment patches, as the cache serves them (patched after
+/// the step's payment, or loaded), against the oracle.
+async fn check_cached_views(
+    app: &TestApp,
+    landlord: Id,
+    today: NaiveDate,
+    rows: &oracle::Rows,
+) -> Result<(), TestCaseError> {
+    let month = DateRange::parse(&reports::RangeParams::default(), today).expect("range");
+    let views = [
+        (
+            Report::Dashboard { today },
+            oracle::dashboard(rows, today, None),
+        ),
+        (
+            Report::PaymentMetrics { today },
+            oracle::metrics(rows, today, None),
+        ),
+        (
+            Report::Arrears { as_of: today },
+            oracle::arrears(rows, today, None),
+        ),
+        (
+            Report::Financial { range: month },
+            oracle::financial(rows, month.from, month.to, None),
+        ),
+        (
+            Report::Payments {
+                range: month,
+                status: None,
+            },
+            oracle::payments(rows, month.from, month.to, None, None),
+        ),
+    ];
+    for (report, expected) in views {
+        let served = views::serve(&app.db, &app.cache, landlord, None, report)
+            .await
+            .expect("a cached view");
+        let body: Value = serde_json::from_slice(&served.entry.body).expect("JSON");
+        if let Some(at) = oracle::first_difference("", &body, &expected) {
+            return Err(fail(
+                &format!("{report:?} as cached ({:?}, at {at})", served.tier),
+                &body,
+                &expected,
+            ));
+        }
     }
     Ok(())
 }
@@ -491,12 +544,19 @@ fn run(backend: Backend) {
         eprintln!("PostgreSQL is not available: skipped");
         return;
     };
+    let clock = mfuko::clock::Clock::real();
     let path = WritePath::new(
         app.db.writer().clone(),
         app.cache.clone(),
         Money(1_000_000_000),
-        mfuko::clock::Clock::real(),
-    );
+        clock,
+    )
+    .with_patcher(ReportPatcher::new(
+        app.db.clone(),
+        app.cache.clone(),
+        clock,
+        TZ,
+    ));
     let mut runner = TestRunner::new(Config {
         cases: cases(),
         failure_persistence: None,
@@ -542,12 +602,19 @@ fn run(backend: Backend) {
         .block_on(mfuko::db::rollups::verify(app.db.reader_prefer_primary()))
         .expect("verify");
     assert!(drift.is_empty(), "roll-up tables drifted: {drift:#?}");
+    let patched: u64 = runtime
+        .block_on(app.cache.stats())
+        .views
+        .iter()
+        .map(|view| view.patched)
+        .sum();
     eprintln!(
-        "{backend:?}: {} cases ({} charges and payments written) run in {:.1} s",
+        "{backend:?}: {} cases ({} charges and payments written, {patched} views patched) run in {:.1} s",
         counter.into_inner(),
         written.into_inner(),
         started.elapsed().as_secs_f64()
     );
+    assert!(patched > 0, "payments patched the cached views");
     if let Err(failure) = result {
         panic!("{failure}");
     }
