@@ -40,7 +40,7 @@ use crate::cache::{
     patch::{Superseded, Target},
 };
 use crate::clock::Clock;
-use crate::db::{Database, rollups::CreatedPayment};
+use crate::db::{Database, rollups::CreatedPayment, rollups::PaymentFacts};
 use crate::reports::{
     DateRange, RangeParams, Scope,
     arrears::{self, ArrearsReport, LeaseChange},
@@ -106,6 +106,25 @@ struct Change {
     lease: Option<LeaseChange>,
 }
 
+impl Change {
+    /// What `payment` changes, but for the lease's arrears (read apart).
+    fn of(payment: &PaymentFacts) -> Change {
+        let confirmed = payment.status == PaymentStatus::Confirmed;
+        let only_if = |yes: bool| if yes { payment.amount } else { Money::ZERO };
+        Change {
+            collected: confirmed.then_some((
+                payment.paid_on,
+                payment.property_id,
+                payment.method,
+                payment.amount,
+            )),
+            pending: only_if(payment.status == PaymentStatus::Pending),
+            unallocated: only_if(confirmed && payment.lease_id.is_none()),
+            lease: None,
+        }
+    }
+}
+
 impl ReportPatcher {
     async fn patch(
         &self,
@@ -157,27 +176,8 @@ impl ReportPatcher {
         if bases.is_empty() {
             return Ok(());
         }
-        let confirmed = payment.status == PaymentStatus::Confirmed;
-        let mut change = Change {
-            collected: confirmed.then_some((
-                payment.paid_on,
-                payment.property_id,
-                payment.method,
-                payment.amount,
-            )),
-            pending: if payment.status == PaymentStatus::Pending {
-                payment.amount
-            } else {
-                Money::ZERO
-            },
-            unallocated: if confirmed && payment.lease_id.is_none() {
-                payment.amount
-            } else {
-                Money::ZERO
-            },
-            lease: None,
-        };
-        if let (true, Some(lease)) = (confirmed, payment.lease_id) {
+        let mut change = Change::of(payment);
+        if let (PaymentStatus::Confirmed, Some(lease)) = (payment.status, payment.lease_id) {
             let scope = Scope {
                 landlord,
                 property: None,
