@@ -259,7 +259,7 @@ impl ReportPatcher {
 }
 
 /// A cached view's value as a patch works on it.
-trait Patchable: Clone + Send + Sync + Sized + 'static {
+trait Patchable: Send + Sync + Sized + 'static {
     /// The value of a body.
     fn parse(body: &[u8]) -> Option<Self>;
     /// The body of the value, about `about` bytes long.
@@ -304,7 +304,7 @@ fn patched<T: Patchable>(
 /// The arrears list as a patch keeps it: with each listed lease's JSON
 /// apart, so a payment serializes one row again, not the whole list (a
 /// tenth of a payment's time on the large set).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct ArrearsModel {
     report: ArrearsReport,
     /// `report.leases[i]` serialized.
@@ -392,44 +392,33 @@ fn payments_report(report: &mut PaymentsReport, created: &CreatedPayment) -> boo
     {
         return report.status.is_none();
     }
-    report.total.count += 1;
-    report.total.amount += payment.amount;
     let add = |totals: &mut CountAmount| {
         totals.count += 1;
         totals.amount += payment.amount;
     };
-    match report
-        .by_status
-        .binary_search_by(|group| group.status.as_str().cmp(payment.status.as_str()))
-    {
-        Ok(at) => add(&mut report.by_status[at].totals),
-        Err(at) => report.by_status.insert(
-            at,
-            StatusGroup {
-                status: payment.status,
-                totals: CountAmount {
-                    count: 1,
-                    amount: payment.amount,
-                },
-            },
-        ),
-    }
-    match report
-        .by_method
-        .binary_search_by(|group| group.method.as_str().cmp(payment.method.as_str()))
-    {
-        Ok(at) => add(&mut report.by_method[at].totals),
-        Err(at) => report.by_method.insert(
-            at,
-            MethodGroup {
-                method: payment.method,
-                totals: CountAmount {
-                    count: 1,
-                    amount: payment.amount,
-                },
-            },
-        ),
-    }
+    let one = CountAmount {
+        count: 1,
+        amount: payment.amount,
+    };
+    add(&mut report.total);
+    add_or_insert(
+        &mut report.by_status,
+        |group| group.status.as_str().cmp(payment.status.as_str()),
+        |group| add(&mut group.totals),
+        || StatusGroup {
+            status: payment.status,
+            totals: one,
+        },
+    );
+    add_or_insert(
+        &mut report.by_method,
+        |group| group.method.as_str().cmp(payment.method.as_str()),
+        |group| add(&mut group.totals),
+        || MethodGroup {
+            method: payment.method,
+            totals: one,
+        },
+    );
     let newest_first = |recent: &Recent| std::cmp::Reverse((recent.paid_on, recent.id));
     let row = Recent {
         id: created.id,
@@ -460,19 +449,15 @@ fn financial(report: &mut FinancialReport, change: &Change) -> bool {
     }
     let add = |totals: &mut Totals| *totals = Totals::new(totals.billed, totals.collected + amount);
     add(&mut report.total);
-    match report
-        .by_property
-        .binary_search_by(|entry| entry.property_id.cmp(&property))
-    {
-        Ok(at) => add(&mut report.by_property[at].totals),
-        Err(at) => report.by_property.insert(
-            at,
-            crate::reports::financial::PropertyTotals {
-                property_id: property,
-                totals: Totals::new(Money::ZERO, amount),
-            },
-        ),
-    }
+    add_or_insert(
+        &mut report.by_property,
+        |entry| entry.property_id.cmp(&property),
+        |entry| add(&mut entry.totals),
+        || crate::reports::financial::PropertyTotals {
+            property_id: property,
+            totals: Totals::new(Money::ZERO, amount),
+        },
+    );
     let month = Period::containing(paid_on);
     let Some(entry) = report
         .by_month
@@ -483,20 +468,31 @@ fn financial(report: &mut FinancialReport, change: &Change) -> bool {
         return false;
     };
     add(&mut entry.totals);
-    match report
-        .by_method
-        .binary_search_by(|entry| entry.method.as_str().cmp(method.as_str()))
-    {
-        Ok(at) => report.by_method[at].collected += amount,
-        Err(at) => report.by_method.insert(
-            at,
-            crate::reports::financial::MethodTotal {
-                method,
-                collected: amount,
-            },
-        ),
-    }
+    add_or_insert(
+        &mut report.by_method,
+        |entry| entry.method.as_str().cmp(method.as_str()),
+        |entry| entry.collected += amount,
+        || crate::reports::financial::MethodTotal {
+            method,
+            collected: amount,
+        },
+    );
     true
+}
+
+/// In `groups`, sorted as `order` says (how a group compares with the one
+/// sought), changes the group sought with `add`, or inserts `new()` where it
+/// belongs: a report lists a group only once it has something in it.
+fn add_or_insert<G>(
+    groups: &mut Vec<G>,
+    order: impl FnMut(&G) -> std::cmp::Ordering,
+    add: impl FnOnce(&mut G),
+    new: impl FnOnce() -> G,
+) {
+    match groups.binary_search_by(order) {
+        Ok(at) => add(&mut groups[at]),
+        Err(at) => groups.insert(at, new()),
+    }
 }
 
 /// The payment metrics: the series, pending money, the arrears figures.
