@@ -57,9 +57,9 @@ fn financial_this_month() -> String {
 
 /// A cached read, headers and raw bytes kept.
 #[derive(Debug)]
-struct Read {
+pub struct Read {
     status: StatusCode,
-    x_cache: String,
+    pub x_cache: String,
     etag: Option<String>,
     cache_control: String,
     raw: Vec<u8>,
@@ -73,7 +73,7 @@ impl Read {
     }
 
     #[track_caller]
-    fn ok(self, path: &str) -> Read {
+    pub fn ok(self, path: &str) -> Read {
         assert_eq!(
             self.status,
             StatusCode::OK,
@@ -83,7 +83,7 @@ impl Read {
         self
     }
 
-    fn etag(&self) -> &str {
+    pub fn etag(&self) -> &str {
         self.etag.as_deref().expect("an ETag header")
     }
 }
@@ -114,7 +114,7 @@ async fn read_if(app: &TestApp, path: &str, token: &str, if_none_match: Option<&
     }
 }
 
-async fn read(app: &TestApp, path: &str, token: &str) -> Read {
+pub async fn read(app: &TestApp, path: &str, token: &str) -> Read {
     read_if(app, path, token, None).await
 }
 
