@@ -291,6 +291,15 @@ impl From<sqlx::Error> for AppError {
                 }
                 _ => {}
             }
+            // A NUL or an invalid byte in text: PostgreSQL refuses it, SQLite
+            // would store it. Edge validation should have caught it; this is
+            // the net under it, so it is the client's error and not a 500.
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return Self::validation(
+                    ErrorCode::InvalidText,
+                    "text must not contain NUL or invalid characters",
+                );
+            }
         }
         if matches!(err, sqlx::Error::PoolTimedOut) {
             return Self::Unavailable("the database is busy; retry shortly");

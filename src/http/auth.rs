@@ -194,7 +194,15 @@ pub async fn sign_in(
         tracing::warn!(client = ?address, email = ?logged, "login refused: too many failed attempts");
         return Err(locked);
     }
-    let credentials = users::credentials_by_email(state.db.reader_prefer_primary(), email).await?;
+    // No account has an email with control characters (NUL among them, which
+    // PostgreSQL refuses) or one longer than an address can be: such an email
+    // is not looked up, but its password is still hashed, so the answer takes
+    // as long as any other failed login.
+    let credentials = if email.chars().any(char::is_control) || email.len() > 320 {
+        None
+    } else {
+        users::credentials_by_email(state.db.reader_prefer_primary(), email).await?
+    };
     let stored = credentials.as_ref().map(|c| c.password_hash.clone());
     let valid = state.login.verify(password, stored).await?;
     let user_id = match (valid, credentials) {

@@ -42,6 +42,9 @@ async fn wrong_passwords_and_unknown_emails_are_refused_alike(app: TestApp) {
     for (email, password) in [
         ("otieno@example.com", "wrong"),
         ("nobody@example.com", "secret-pw"),
+        // A NUL (which PostgreSQL refuses in text) is a wrong email, not a 500.
+        ("otieno@example.com\u{0}", "secret-pw"),
+        ("S\u{4}\u{10}\u{0}", "secret-pw"),
     ] {
         let body = json!({ "email": email, "password": password });
         let reply = app
