@@ -296,40 +296,25 @@ pub(crate) async fn lease_change(
     lease: Id,
     paid: Money,
 ) -> AppResult<Option<LeaseChange>> {
-    let Some((balance, false)) =
-        read::lease_balance_as_of(reader, scope.landlord, lease, as_of).await?
+    let Some(read::LeaseForPatch {
+        balance,
+        later: false,
+        label,
+        charges,
+    }) = read::lease_for_patch(reader, scope.landlord, lease, as_of, paid).await?
     else {
         return Ok(None);
     };
     let unpaid = balance.charged - balance.paid;
     let before_unpaid = unpaid + paid;
     let credit = |unpaid: Money| (Money::ZERO - unpaid).max(Money::ZERO);
-    if !before_unpaid.is_positive() {
-        // In credit before and after: no open charges either time.
-        return Ok(Some(LeaseChange {
-            lease_id: lease,
-            before: None,
-            after: None,
-            prepaid: credit(unpaid) - credit(before_unpaid),
-        }));
+    let ages = AgeLimits::new(as_of);
+    let [mut before, mut after] =
+        [before_unpaid, unpaid].map(|amount| OpenCharges::new(amount.max(Money::ZERO)));
+    for charge in &charges {
+        before.take(charge.due_date, charge.amount, &ages);
+        after.take(charge.due_date, charge.amount, &ages);
     }
-    let (mut open, labels) = newest_open_charges(
-        reader,
-        scope.landlord,
-        as_of,
-        &[before_unpaid, unpaid].map(|amount| LeaseTotal {
-            lease_id: lease,
-            amount: amount.max(Money::ZERO),
-        }),
-    )
-    .await?;
-    let (Some([before, after]), Some(label)) = (
-        open.remove(&lease)
-            .and_then(|rows| <[OpenCharges; 2]>::try_from(rows).ok()),
-        labels.into_iter().next(),
-    ) else {
-        return Ok(None);
-    };
     let row_of = |open: OpenCharges| {
         open.any
             .then(|| LeaseArrears::new(open.into_row(label.clone()), as_of))

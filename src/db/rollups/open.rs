@@ -100,21 +100,69 @@ pub(super) fn leases_sql(postgres: bool, open: &str, one_lease: bool) -> String 
 /// Adds the statements recomputing the open charges of `leases`, and their
 /// sums, to `batch`.
 pub(super) fn refresh(postgres: bool, batch: &mut Batch, leases: impl Iterator<Item = Id>) {
-    let statements = [
-        "DELETE FROM rollup_open_charges WHERE lease_id = $1".to_owned(),
-        format!(
-            "INSERT INTO rollup_open_charges ({COLUMNS}) {}",
-            open_sql(true, Balance::RollUp)
-        ),
-        "DELETE FROM rollup_open_leases WHERE lease_id = $1".to_owned(),
-        format!(
-            "INSERT INTO rollup_open_leases ({LEASE_COLUMNS}) {}",
-            leases_sql(postgres, "SELECT * FROM rollup_open_charges", true)
-        ),
-    ];
+    let statements = if postgres {
+        vec![merge_sql()]
+    } else {
+        vec![
+            "DELETE FROM rollup_open_charges WHERE lease_id = $1".to_owned(),
+            format!(
+                "INSERT INTO rollup_open_charges ({COLUMNS}) {}",
+                open_sql(true, Balance::RollUp)
+            ),
+            "DELETE FROM rollup_open_leases WHERE lease_id = $1".to_owned(),
+            format!(
+                "INSERT INTO rollup_open_leases ({LEASE_COLUMNS}) {}",
+                leases_sql(postgres, "SELECT * FROM rollup_open_charges", true)
+            ),
+        ]
+    };
     for lease in leases {
         super::redo(batch, &statements, &[lease]);
     }
+}
+
+/// PostgreSQL's refresh of lease `$1` as one statement (each statement is a
+/// round trip there; SQLite runs the four of the delete-and-insert in one
+/// query instead): the open charges computed once, rows no longer open
+/// deleted, the others inserted or updated only where they changed (a
+/// payment changes one charge's open amount and closes a few; rewriting all
+/// would write every row and index entry again). The sub-statements touch
+/// disjoint rows, as PostgreSQL requires of one statement.
+fn merge_sql() -> String {
+    let lease_updates = LEASE_COLUMNS
+        .split(", ")
+        .filter(|column| *column != "lease_id")
+        .collect::<Vec<_>>();
+    let set = |columns: &[&str], table: &str| {
+        let assignments: Vec<String> = columns
+            .iter()
+            .map(|column| format!("{column} = excluded.{column}"))
+            .collect();
+        let old: Vec<String> = columns.iter().map(|c| format!("{table}.{c}")).collect();
+        let new: Vec<String> = columns.iter().map(|c| format!("excluded.{c}")).collect();
+        format!(
+            "DO UPDATE SET {} WHERE ({}) IS DISTINCT FROM ({})",
+            assignments.join(", "),
+            old.join(", "),
+            new.join(", ")
+        )
+    };
+    let charge_columns = ["landlord_id", "property_id", "due_date", "amount"];
+    format!(
+        "WITH fresh AS MATERIALIZED ({open}), \
+         closed AS (DELETE FROM rollup_open_charges o WHERE o.lease_id = $1 \
+                    AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.charge_id = o.charge_id)), \
+         charges_kept AS (INSERT INTO rollup_open_charges ({COLUMNS}) SELECT {COLUMNS} FROM fresh \
+                    ON CONFLICT (lease_id, charge_id) {charge_set}), \
+         settled AS (DELETE FROM rollup_open_leases WHERE lease_id = $1 \
+                    AND NOT EXISTS (SELECT 1 FROM fresh)) \
+         INSERT INTO rollup_open_leases ({LEASE_COLUMNS}) {leases} \
+         ON CONFLICT (lease_id) {lease_set}",
+        open = open_sql(true, Balance::RollUp),
+        charge_set = set(&charge_columns, "rollup_open_charges"),
+        leases = leases_sql(true, "SELECT * FROM fresh", true),
+        lease_set = set(&lease_updates, "rollup_open_leases"),
+    )
 }
 
 /// Whose name or label changed: the rows of their leases show it.

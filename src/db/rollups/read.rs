@@ -238,39 +238,100 @@ pub async fn balances_of(
     })
 }
 
-/// A lease's all-time balance, and whether it was charged for a period
-/// after `as_of`'s or paid after `as_of` (what [`as_of_prelude`] lists as
-/// "later"); `None` without roll-up totals.
-pub async fn lease_balance_as_of(
+/// What a payment's patch needs of its lease, in one read: the lease's
+/// all-time balance (`None` without roll-up totals), whether it was
+/// charged for a later period or paid after `as_of` (what
+/// [`as_of_prelude`] lists as "later"), its labels, and its charges as of `as_of`,
+/// newest first, as many as FIFO needs to cover the balance plus `extra`
+/// (the balance before the payment).
+pub async fn lease_for_patch(
     db: &Reader,
     landlord: Id,
     lease: Id,
     as_of: NaiveDate,
-) -> sqlx::Result<Option<(LeaseBalance, bool)>> {
-    let row: Option<(Id, Money, Money, bool)> = dispatch!(db.pool(), p => sqlx::query_as(
-        "SELECT lease_id, charged, paid, \
+    extra: Money,
+) -> sqlx::Result<Option<LeaseForPatch>> {
+    type Row = (
+        Money,
+        Money,
+        bool,
+        Id,
+        String,
+        String,
+        i32,
+        Option<Id>,
+        Option<NaiveDate>,
+        Option<Money>,
+    );
+    let rows: Vec<Row> = dispatch!(db.pool(), p => sqlx::query_as(
+        "SELECT r.charged, r.paid, \
                 (EXISTS (SELECT 1 FROM charges WHERE lease_id = $2 AND landlord_id = $1 \
                            AND due_date > $3 AND period > $4 AND NOT void) \
                  OR EXISTS (SELECT 1 FROM payments WHERE lease_id = $2 AND landlord_id = $1 \
-                           AND paid_on > $3 AND status = 'confirmed')) AS later \
-         FROM rollup_leases WHERE landlord_id = $1 AND lease_id = $2",
+                           AND paid_on > $3 AND status = 'confirmed')) AS later, \
+                l.property_id, u.label, t.name, l.grace_days, c.id, c.due_date, c.amount \
+         FROM rollup_leases r JOIN leases l ON l.id = r.lease_id \
+         JOIN units u ON u.id = l.unit_id JOIN tenants t ON t.id = l.tenant_id \
+         LEFT JOIN (SELECT id, due_date, amount, \
+                           CAST(SUM(amount) OVER (ORDER BY due_date DESC, id DESC \
+                                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS newer \
+                    FROM charges WHERE lease_id = $2 AND landlord_id = $1 AND NOT void \
+                      AND (due_date <= $3 OR period <= $4)) c \
+           ON c.newer - c.amount < r.charged - r.paid + $5 \
+         WHERE r.landlord_id = $1 AND r.lease_id = $2 \
+         ORDER BY c.due_date DESC, c.id DESC",
     )
     .bind(landlord)
     .bind(lease)
     .bind(as_of)
     .bind(Period::containing(as_of))
-    .fetch_optional(p)
+    .bind(extra)
+    .fetch_all(p)
     .await)?;
-    Ok(row.map(|(lease_id, charged, paid, later)| {
-        (
-            LeaseBalance {
-                lease_id,
-                charged,
-                paid,
-            },
-            later,
-        )
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let (charged, paid, later, property_id, ref unit_label, ref tenant_name, grace_days, ..) =
+        *first;
+    let label = LeaseLabel {
+        lease_id: lease,
+        property_id,
+        unit_label: unit_label.clone(),
+        tenant_name: tenant_name.clone(),
+        grace_days,
+    };
+    let charges = rows
+        .iter()
+        .filter_map(|row| match (row.7, row.8, row.9) {
+            (Some(id), Some(due_date), Some(amount)) => Some(ChargeLine {
+                lease_id: lease,
+                id,
+                due_date,
+                amount,
+            }),
+            _ => None,
+        })
+        .collect();
+    Ok(Some(LeaseForPatch {
+        balance: LeaseBalance {
+            lease_id: lease,
+            charged,
+            paid,
+        },
+        later,
+        label,
+        charges,
     }))
+}
+
+/// [`lease_for_patch`]'s answer.
+#[derive(Debug, Clone)]
+pub struct LeaseForPatch {
+    pub balance: LeaseBalance,
+    pub later: bool,
+    pub label: LeaseLabel,
+    /// Newest first.
+    pub charges: Vec<ChargeLine>,
 }
 
 /// One row of [`as_of_prelude`] (read from a JSON array, fields in order).
