@@ -3,7 +3,10 @@
 //! on its own worker thread, and each statement sent separately is a
 //! hand-over there and back (two context switches, about a third of a
 //! payment's CPU time before). PostgreSQL's extended protocol takes one
-//! statement per query, so there they run in turn.
+//! statement per query, and each is a round trip: there, runs of
+//! independent statements (upserts of distinct rows that read nothing the
+//! batch writes) are fused into one through data-modifying `WITH` clauses,
+//! and the others run in turn.
 
 use crate::db::{TxConn, WriteTx};
 use crate::types::Id;
@@ -31,6 +34,8 @@ const FUSE_AT_MOST: usize = 16;
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
     statements: Vec<(String, Vec<Value>)>,
+    /// Which of `statements` may share one PostgreSQL statement.
+    independent: Vec<bool>,
 }
 
 /// One query of `$sql` with `$values` bound on `$conn` (either engine's
@@ -58,6 +63,19 @@ impl Batch {
     /// text must hold no `$` other than those (no literals with one).
     pub fn push(&mut self, sql: impl Into<String>, values: Vec<Value>) {
         self.statements.push((sql.into(), values));
+        self.independent.push(false);
+    }
+
+    /// Adds a statement that writes rows no other statement of the batch
+    /// writes and reads nothing the batch writes (an upsert of its own
+    /// key): on PostgreSQL it may run inside one statement with its
+    /// independent neighbours, which all see the database as it was before
+    /// that statement. It may return one column (`RETURNING`).
+    pub fn push_independent(&mut self, sql: impl Into<String>, values: Vec<Value>) {
+        self.push(sql, values);
+        if let Some(last) = self.independent.last_mut() {
+            *last = true;
+        }
     }
 
     /// Runs the statements in order in `tx`. Returns the first column of
@@ -80,13 +98,86 @@ impl Batch {
             }
             TxConn::Postgres(conn) => {
                 let mut returned = Vec::new();
-                for (sql, values) in self.statements {
+                for (sql, values) in with_fused(self.statements, &self.independent) {
                     returned.extend(fetch!(&mut **conn, sql, values)?);
                 }
                 Ok(returned)
             }
         }
     }
+}
+
+/// PostgreSQL's statements: each run of consecutive independent ones (at
+/// most [`FUSE_AT_MOST`], no text twice, so no key is upserted twice) made
+/// one statement, the others as they are.
+fn with_fused(
+    statements: Vec<(String, Vec<Value>)>,
+    independent: &[bool],
+) -> Vec<(String, Vec<Value>)> {
+    let mut out = Vec::new();
+    let mut run: Vec<(String, Vec<Value>)> = Vec::new();
+    for ((sql, values), independent) in statements.into_iter().zip(independent) {
+        let fits = run.len() < FUSE_AT_MOST && run.iter().all(|(other, _)| *other != sql);
+        if (!*independent || !fits) && !run.is_empty() {
+            out.push(with_clauses(std::mem::take(&mut run)));
+        }
+        if *independent {
+            run.push((sql, values));
+        } else {
+            out.push((sql, values));
+        }
+    }
+    if !run.is_empty() {
+        out.push(with_clauses(run));
+    }
+    out
+}
+
+/// One statement running all of `run`: each a data-modifying `WITH` clause,
+/// the rows of those that return one (their first column, in order) selected
+/// at the end; without such, the last one is the main statement.
+fn with_clauses(mut run: Vec<(String, Vec<Value>)>) -> (String, Vec<Value>) {
+    if run.len() == 1 {
+        return run.remove(0);
+    }
+    let returning: Vec<usize> = (0..run.len())
+        .filter(|&i| run[i].0.contains("RETURNING"))
+        .collect();
+    let main = if returning.is_empty() {
+        run.pop()
+    } else {
+        None
+    };
+    let mut sql = String::from("WITH ");
+    let mut values = Vec::new();
+    for (i, (text, own)) in run.into_iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("c{i} AS ("));
+        renumber(&text, values.len(), &mut sql);
+        sql.push(')');
+        values.extend(own);
+    }
+    match main {
+        Some((text, own)) => {
+            sql.push(' ');
+            renumber(&text, values.len(), &mut sql);
+            values.extend(own);
+        }
+        None => {
+            let selects: Vec<String> = returning
+                .iter()
+                .enumerate()
+                .map(|(order, i)| format!("SELECT {order}, * FROM c{i}"))
+                .collect();
+            sql.push_str(&format!(
+                " SELECT r.v FROM ({}) AS r(o, v) ORDER BY r.o",
+                selects.join(" UNION ALL ")
+            ));
+        }
+    }
+    (sql, values)
 }
 
 /// The statements joined into one text, each one's parameters renumbered
@@ -123,6 +214,45 @@ fn renumber(sql: &str, offset: usize, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn independent_runs_become_one_statement_on_postgres() {
+        let statement = |sql: &str, value: i64| (sql.to_owned(), vec![Value::Int(value)]);
+        let fused = with_fused(
+            vec![
+                statement("INSERT INTO g VALUES ($1) RETURNING n", 1),
+                statement("INSERT INTO a VALUES ($1)", 2),
+                statement("DELETE FROM a WHERE x = $1", 3),
+                statement("INSERT INTO b VALUES ($1)", 4),
+                statement("INSERT INTO b VALUES ($1)", 5),
+            ],
+            &[true, true, false, true, true],
+        );
+        let texts: Vec<&str> = fused.iter().map(|(sql, _)| sql.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "WITH c0 AS (INSERT INTO g VALUES ($1) RETURNING n), c1 AS (INSERT INTO a VALUES ($2)) \
+                 SELECT r.v FROM (SELECT 0, * FROM c0) AS r(o, v) ORDER BY r.o",
+                "DELETE FROM a WHERE x = $1",
+                // The same text twice would upsert one key twice: not fused.
+                "INSERT INTO b VALUES ($1)",
+                "INSERT INTO b VALUES ($1)",
+            ]
+        );
+        assert_eq!(fused[0].1, [Value::Int(1), Value::Int(2)]);
+        let without_returning = with_fused(
+            vec![
+                statement("INSERT INTO a VALUES ($1)", 1),
+                statement("INSERT INTO b VALUES ($1)", 2),
+            ],
+            &[true, true],
+        );
+        assert_eq!(
+            without_returning[0].0,
+            "WITH c0 AS (INSERT INTO a VALUES ($1)) INSERT INTO b VALUES ($2)"
+        );
+    }
 
     #[test]
     fn parameters_follow_the_previous_statements() {

@@ -14,7 +14,7 @@ pub const EVERY_LANDLORD: Id = 0;
 /// The row stays locked until the write commits, so two writes of one
 /// landlord's data get distinct numbers in commit order.
 pub(crate) fn bump(batch: &mut Batch, landlord: Id, data: i16) {
-    batch.push(
+    batch.push_independent(
         "INSERT INTO cache_generations (landlord_id, data, generation) VALUES ($1, $2, 1) \
          ON CONFLICT (landlord_id, data) DO UPDATE SET generation = cache_generations.generation + 1 \
          RETURNING generation",

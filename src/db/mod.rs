@@ -190,12 +190,15 @@ impl WriteTx {
     /// then commits.
     pub async fn commit_bumping(mut self, counters: &[(Id, i16)]) -> sqlx::Result<Committed> {
         let mut batch = batch::Batch::default();
+        // The bumps first: on PostgreSQL they share a statement with the
+        // roll-up upserts that follow (the order within the transaction
+        // does not matter; it commits as one).
+        for &(landlord, data) in counters {
+            generations::bump(&mut batch, landlord, data);
+        }
         let delta = std::mem::take(&mut self.rollups);
         if !delta.is_empty() {
             delta.statements(self.is_postgres(), &mut batch);
-        }
-        for &(landlord, data) in counters {
-            generations::bump(&mut batch, landlord, data);
         }
         let values = batch.run(&mut self).await?;
         if values.len() != counters.len() {

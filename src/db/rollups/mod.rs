@@ -218,7 +218,7 @@ impl Delta {
             };
             let mut values = key();
             values.extend([Value::Int(*count), Value::Int(narrow(*amount))]);
-            batch.push(
+            batch.push_independent(
                 "INSERT INTO rollup_charge_months (landlord_id, property_id, month, count, amount) \
                  VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (landlord_id, property_id, month) DO UPDATE SET \
@@ -249,7 +249,7 @@ impl Delta {
             };
             let mut values = key();
             values.extend([Value::Int(*count), Value::Int(narrow(*amount))]);
-            batch.push(
+            batch.push_independent(
                 "INSERT INTO rollup_payment_months \
                  (landlord_id, property_id, month, status, method, count, amount) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -271,7 +271,7 @@ impl Delta {
             if (*charged, *paid) == (0, 0) {
                 continue;
             }
-            batch.push(
+            batch.push_independent(
                 "INSERT INTO rollup_leases (lease_id, landlord_id, property_id, charged, paid) \
                  VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (lease_id) DO UPDATE SET \
