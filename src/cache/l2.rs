@@ -165,6 +165,21 @@ impl L2 {
             .await;
     }
 
+    /// `SET … PX` of every `(key, bytes, ttl)`, pipelined.
+    pub async fn set_many(&self, items: Vec<(String, Vec<u8>, Duration)>) {
+        let mut pipe = redis::pipe();
+        for (key, bytes, ttl) in items {
+            let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+            pipe.cmd("SET")
+                .arg(key)
+                .arg(bytes)
+                .arg("PX")
+                .arg(ms)
+                .ignore();
+        }
+        let _: Option<Value> = self.run(pipe).await;
+    }
+
     /// `SET key:lease NX PX`: true when this instance should compute `key`.
     /// With Redis unreachable every instance computes (correct, just slower).
     pub async fn lease(&self, key: &str) -> bool {

@@ -37,7 +37,7 @@ use crate::cache::{
     Cache, Data, Entry,
     entry::Model,
     entry::json_body_about,
-    patch::{Superseded, Target},
+    patch::{Patched, Target},
 };
 use crate::clock::Clock;
 use crate::db::{Database, rollups::CreatedPayment, rollups::PaymentFacts};
@@ -78,17 +78,14 @@ impl Patcher for ReportPatcher {
         &'a self,
         payment: &'a CreatedPayment,
         generation: u64,
-    ) -> BoxFuture<'a, Superseded> {
+    ) -> BoxFuture<'a, Patched> {
         Box::pin(async move {
             let today = self.clock.today(self.tz);
-            let mut superseded = Superseded::default();
-            if let Err(err) = self
-                .patch(payment, generation, today, &mut superseded)
-                .await
-            {
+            let mut patched = Patched::default();
+            if let Err(err) = self.patch(payment, generation, today, &mut patched).await {
                 tracing::debug!(error = %err, "patching the views after a payment failed");
             }
-            superseded
+            patched
         })
     }
 }
@@ -131,7 +128,7 @@ impl ReportPatcher {
         created: &CreatedPayment,
         generation: u64,
         today: NaiveDate,
-        superseded: &mut Superseded,
+        outcome: &mut Patched,
     ) -> crate::error::AppResult<()> {
         let payment = &created.facts;
         let Some(landlord) = payment.landlord_id else {
@@ -248,7 +245,7 @@ impl ReportPatcher {
             match patched {
                 Some((body, model)) => {
                     self.cache
-                        .put_patched(target, fresh_until, body, model, superseded)
+                        .put_patched(target, fresh_until, body, model, outcome)
                         .await
                 }
                 None => tracing::debug!(view = target.view.name(), "view not patched"),

@@ -18,7 +18,7 @@ pub mod properties;
 pub mod tenants;
 pub mod validate;
 
-use crate::cache::{Cache, Data, patch::Superseded};
+use crate::cache::{Cache, Data, patch::Patched};
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
@@ -60,13 +60,14 @@ const LANDLORD_LOCKS: usize = 64;
 pub trait Patcher: Send + Sync {
     /// `payment` was created; the landlord's payments counter is now
     /// `generation`.
-    /// Returns the entries the patches replaced, to drop once the write has
+    /// Returns what the patches leave to do: their entries to share in
+    /// Redis, and the entries they replaced, to drop once the write has
     /// moved this instance to the new keys.
     fn new_payment<'a>(
         &'a self,
         payment: &'a CreatedPayment,
         generation: u64,
-    ) -> BoxFuture<'a, Superseded>;
+    ) -> BoxFuture<'a, Patched>;
 }
 
 /// A write in progress: its transaction, and what it has changed so far.
@@ -176,16 +177,17 @@ impl WritePath {
             // A write that only created a payment patches the views it
             // changed, before this instance moves to their new keys: its
             // next reads find them (see `Patcher`).
-            let mut superseded = Superseded::default();
+            let mut patched = Patched::default();
             if let (Some(patcher), Some(payment), [(Some(landlord), Data::Payments, generation)]) =
                 (&self.patcher, &committed.new_payment, bumped.as_slice())
                 && payment.facts.landlord_id == Some(*landlord)
             {
-                superseded = patcher.new_payment(payment, *generation).await;
+                patched = patcher.new_payment(payment, *generation).await;
+                self.cache.share_patched(&mut patched).await;
             }
             let lsn = self.position_after_commit().await;
             self.cache.advance(&bumped, lsn).await;
-            self.cache.drop_superseded(superseded).await;
+            self.cache.drop_superseded(patched).await;
         }
         if !writing.is_empty() {
             self.cache.mark_writing(&writing, -1).await;

@@ -118,6 +118,27 @@ async fn a_value_loaded_by_one_instance_is_an_l2_hit_on_the_other() {
     assert_eq!(read(&b, METRICS, &token).await.x_cache, "HIT-L1");
 }
 
+/// A payment's patched views are shared: the other instance's first read
+/// after the write (strict mode, so that read is already fresh) is the
+/// patched entry from Redis, with the payment in it, not a recomputation.
+async fn a_view_patched_by_one_instance_is_an_l2_hit_on_the_other() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (a, b) = two_instances(&redis, true).await;
+    let (_, token) = a.landlord("akinyi@example.co.ke").await;
+    let lease = setup_lease(&a, &token, None).await.lease;
+    let before = read(&a, METRICS, &token).await;
+    assert_eq!(before.x_cache, "MISS");
+    assert_eq!(read(&b, METRICS, &token).await.x_cache, "HIT-L2");
+
+    pay(&a, &token, lease, 450_000).await;
+    let after = read(&b, METRICS, &token).await;
+    assert_eq!(collected(&after.body), collected(&before.body) + 450_000);
+    assert_eq!(after.x_cache, "HIT-L2", "{}", after.body);
+    assert_eq!(after.body, read(&a, METRICS, &token).await.body);
+}
+
 /// Default mode: another instance sees a write once the announcement
 /// arrives; the delay is measured and printed (`--nocapture`).
 async fn a_payment_posted_to_one_instance_reaches_the_other() {
@@ -347,6 +368,7 @@ macro_rules! redis_tests {
 mod run {
     redis_tests!(
         a_value_loaded_by_one_instance_is_an_l2_hit_on_the_other,
+        a_view_patched_by_one_instance_is_an_l2_hit_on_the_other,
         a_payment_posted_to_one_instance_reaches_the_other,
         strict_mode_makes_other_instances_fresh_at_once,
         requests_keep_working_while_redis_is_down_and_use_it_again_after,
