@@ -263,6 +263,8 @@ pub async fn lease_for_patch(
         Option<NaiveDate>,
         Option<Money>,
     );
+    // The charges are read only for a balance before the payment: a lease
+    // in credit needs none.
     let rows: Vec<Row> = dispatch!(db.pool(), p => sqlx::query_as(
         "SELECT r.charged, r.paid, \
                 (EXISTS (SELECT 1 FROM charges WHERE lease_id = $2 AND landlord_id = $1 \
@@ -276,7 +278,8 @@ pub async fn lease_for_patch(
                            CAST(SUM(amount) OVER (ORDER BY due_date DESC, id DESC \
                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS newer \
                     FROM charges WHERE lease_id = $2 AND landlord_id = $1 AND NOT void \
-                      AND (due_date <= $3 OR period <= $4)) c \
+                      AND (due_date <= $3 OR period <= $4) \
+                      AND (SELECT charged - paid FROM rollup_leases WHERE lease_id = $2) + $5 > 0) c \
            ON c.newer - c.amount < r.charged - r.paid + $5 \
          WHERE r.landlord_id = $1 AND r.lease_id = $2 \
          ORDER BY c.due_date DESC, c.id DESC",
