@@ -81,6 +81,19 @@ pub async fn set_sqlite_cache_kib(tx: &mut WriteTx, kib: i64) -> sqlx::Result<Op
     Ok(Some(before_kib))
 }
 
+/// `INDEXED BY index` on SQLite (nothing on PostgreSQL): for a read of one
+/// lease's charges, which lie on as many table pages as there are charges,
+/// where SQLite's planner prefers a narrower index that needs those pages
+/// over a covering one. A reader reads them again after every commit (its
+/// page cache is reset), so the covering index is what keeps that cheap.
+pub fn indexed_by(postgres: bool, index: &str) -> String {
+    if postgres {
+        String::new()
+    } else {
+        format!("INDEXED BY {index}")
+    }
+}
+
 /// SQL for the `YYYY-MM` month of a date column (`DATE` on PostgreSQL, ISO
 /// text on SQLite).
 pub fn month_of(postgres: bool, column: &str) -> String {

@@ -265,7 +265,7 @@ pub async fn lease_for_patch(
     );
     // The charges are read only for a balance before the payment: a lease
     // in credit needs none.
-    let rows: Vec<Row> = dispatch!(db.pool(), p => sqlx::query_as(
+    let sql = format!(
         "SELECT r.charged, r.paid, \
                 (EXISTS (SELECT 1 FROM charges WHERE lease_id = $2 AND landlord_id = $1 \
                            AND due_date > $3 AND period > $4 AND NOT void) \
@@ -277,13 +277,15 @@ pub async fn lease_for_patch(
          LEFT JOIN (SELECT id, due_date, amount, \
                            CAST(SUM(amount) OVER (ORDER BY due_date DESC, id DESC \
                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS newer \
-                    FROM charges WHERE lease_id = $2 AND landlord_id = $1 AND NOT void \
+                    FROM charges {covering} WHERE lease_id = $2 AND landlord_id = $1 AND NOT void \
                       AND (due_date <= $3 OR period <= $4) \
                       AND (SELECT charged - paid FROM rollup_leases WHERE lease_id = $2) + $5 > 0) c \
            ON c.newer - c.amount < r.charged - r.paid + $5 \
          WHERE r.landlord_id = $1 AND r.lease_id = $2 \
          ORDER BY c.due_date DESC, c.id DESC",
-    )
+        covering = dialect::indexed_by(db.pool().is_postgres(), "charges_landlord_lease"),
+    );
+    let rows: Vec<Row> = dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
     .bind(landlord)
     .bind(lease)
     .bind(as_of)
