@@ -112,6 +112,33 @@ pub async fn insert(tx: &mut WriteTx, payment: &NewPayment) -> sqlx::Result<Paym
     Ok(stored.payment)
 }
 
+/// Inserts a payment to its lease (`lease_id`), which must be its
+/// landlord's, the property taken from the lease in the same statement (on
+/// PostgreSQL one round trip fewer than looking the lease up first); `None`,
+/// with nothing written, when the lease is not the landlord's. The payment's
+/// own `property_id`, if set, wins.
+pub async fn insert_for_lease(
+    tx: &mut WriteTx,
+    payment: &NewPayment,
+) -> sqlx::Result<Option<Payment>> {
+    let sql = format!(
+        "INSERT INTO payments (landlord_id, property_id, lease_id, amount, method, \
+                status, reference, mpesa_receipt, account_ref, payer, notes, paid_at, \
+                paid_on, received_at, raw_payload) \
+         SELECT $1, COALESCE($2, l.property_id), l.id, $4, $5, $6, $7, $8, $9, $10, $11, \
+                $12, $13, $14, $15 \
+         FROM leases l WHERE l.id = $3 AND l.landlord_id = $1 \
+         RETURNING {COLUMNS}, {FACTS}"
+    );
+    let stored: Option<Stored> = dispatch_tx!(tx, conn => bind_new_payment!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), payment)
+        .fetch_optional(conn)
+        .await)?;
+    Ok(stored.map(|stored| {
+        tx.rollups().created_payment(stored.created());
+        stored.payment
+    }))
+}
+
 /// Inserts a payment unless it collides with one already stored (the same
 /// M-Pesa receipt, or the same landlord's reference); `None` means nothing
 /// was written. Safe under concurrent duplicates: the unique indexes decide,

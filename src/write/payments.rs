@@ -93,18 +93,11 @@ pub async fn create(
     let payer = validate::optional_text("payer", input.payer.as_deref(), 100)?;
     let notes = validate::optional_text("notes", input.notes.as_deref(), 2000)?;
     path.run_for(landlord, &[Data::Payments], async |write| {
-        let lease = match input.lease_id {
-            Some(id) => Some(
-                leases::owner(write.tx(), landlord, id)
-                    .await?
-                    .ok_or(AppError::NotFound("lease"))?,
-            ),
-            None => None,
-        };
         let payment = NewPayment {
             landlord_id: Some(landlord),
-            property_id: lease.as_ref().map(|lease| lease.property_id),
-            lease_id: lease.as_ref().map(|lease| lease.id),
+            // Taken from the lease as the payment is inserted.
+            property_id: None,
+            lease_id: input.lease_id,
             amount,
             method: input.method,
             status,
@@ -118,15 +111,21 @@ pub async fn create(
             received_at: now,
             raw_payload: None,
         };
-        payments::insert(write.tx(), &payment).await.on_constraint(
-            Constraint::PaymentReference,
-            || {
-                AppError::conflict(
-                    ErrorCode::DuplicateReference,
-                    "a payment with this reference exists",
-                )
-            },
-        )
+        let duplicate = || {
+            AppError::conflict(
+                ErrorCode::DuplicateReference,
+                "a payment with this reference exists",
+            )
+        };
+        match input.lease_id {
+            Some(_) => payments::insert_for_lease(write.tx(), &payment)
+                .await
+                .on_constraint(Constraint::PaymentReference, duplicate)?
+                .ok_or(AppError::NotFound("lease")),
+            None => payments::insert(write.tx(), &payment)
+                .await
+                .on_constraint(Constraint::PaymentReference, duplicate),
+        }
     })
     .await
 }
