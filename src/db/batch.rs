@@ -62,8 +62,7 @@ impl Batch {
     /// Adds a statement whose parameters are `$1`, `$2`… of `values`. Its
     /// text must hold no `$` other than those (no literals with one).
     pub fn push(&mut self, sql: impl Into<String>, values: Vec<Value>) {
-        self.statements.push((sql.into(), values));
-        self.independent.push(false);
+        self.add(sql.into(), values, false);
     }
 
     /// Adds a statement that writes rows no other statement of the batch
@@ -72,10 +71,12 @@ impl Batch {
     /// independent neighbours, which all see the database as it was before
     /// that statement. It may return one column (`RETURNING`).
     pub fn push_independent(&mut self, sql: impl Into<String>, values: Vec<Value>) {
-        self.push(sql, values);
-        if let Some(last) = self.independent.last_mut() {
-            *last = true;
-        }
+        self.add(sql.into(), values, true);
+    }
+
+    fn add(&mut self, sql: String, values: Vec<Value>, independent: bool) {
+        self.statements.push((sql, values));
+        self.independent.push(independent);
     }
 
     /// Runs the statements in order in `tx`. Returns the first column of

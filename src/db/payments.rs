@@ -75,10 +75,10 @@ impl Stored {
 /// The roll-up facts beyond [`COLUMNS`], for `RETURNING`.
 const FACTS: &str = "landlord_id, property_id, paid_on";
 
-const INSERT: &str = "INSERT INTO payments (landlord_id, property_id, lease_id, amount, method, \
-                      status, reference, mpesa_receipt, account_ref, payer, notes, paid_at, \
-                      paid_on, received_at, raw_payload) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+const INSERT_INTO: &str = "INSERT INTO payments (landlord_id, property_id, lease_id, amount, \
+                           method, status, reference, mpesa_receipt, account_ref, payer, notes, \
+                           paid_at, paid_on, received_at, raw_payload)";
+const VALUES: &str = "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
 
 macro_rules! bind_new_payment {
     ($query:expr, $p:expr) => {
@@ -104,12 +104,9 @@ macro_rules! bind_new_payment {
 /// Inserts a payment; a reference the landlord used before for the same
 /// method is a unique violation (`Constraint::PaymentReference`).
 pub async fn insert(tx: &mut WriteTx, payment: &NewPayment) -> sqlx::Result<Payment> {
-    let sql = format!("{INSERT} RETURNING {COLUMNS}, {FACTS}");
-    let stored: Stored = dispatch_tx!(tx, conn => bind_new_payment!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), payment)
-        .fetch_one(conn)
-        .await)?;
-    tx.rollups().created_payment(stored.created());
-    Ok(stored.payment)
+    inserted(tx, format!("{INSERT_INTO} {VALUES}"), payment)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
 }
 
 /// Inserts a payment to its lease (`lease_id`), which must be its
@@ -122,21 +119,12 @@ pub async fn insert_for_lease(
     payment: &NewPayment,
 ) -> sqlx::Result<Option<Payment>> {
     let sql = format!(
-        "INSERT INTO payments (landlord_id, property_id, lease_id, amount, method, \
-                status, reference, mpesa_receipt, account_ref, payer, notes, paid_at, \
-                paid_on, received_at, raw_payload) \
+        "{INSERT_INTO} \
          SELECT $1, COALESCE($2, l.property_id), l.id, $4, $5, $6, $7, $8, $9, $10, $11, \
                 $12, $13, $14, $15 \
-         FROM leases l WHERE l.id = $3 AND l.landlord_id = $1 \
-         RETURNING {COLUMNS}, {FACTS}"
+         FROM leases l WHERE l.id = $3 AND l.landlord_id = $1"
     );
-    let stored: Option<Stored> = dispatch_tx!(tx, conn => bind_new_payment!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), payment)
-        .fetch_optional(conn)
-        .await)?;
-    Ok(stored.map(|stored| {
-        tx.rollups().created_payment(stored.created());
-        stored.payment
-    }))
+    inserted(tx, sql, payment).await
 }
 
 /// Inserts a payment unless it collides with one already stored (the same
@@ -147,7 +135,18 @@ pub async fn insert_if_new(
     tx: &mut WriteTx,
     payment: &NewPayment,
 ) -> sqlx::Result<Option<Payment>> {
-    let sql = format!("{INSERT} ON CONFLICT DO NOTHING RETURNING {COLUMNS}, {FACTS}");
+    let sql = format!("{INSERT_INTO} {VALUES} ON CONFLICT DO NOTHING");
+    inserted(tx, sql, payment).await
+}
+
+/// Runs `insert` (an insert of `payment` binding it as `$1`…`$15`) and
+/// records the stored payment, if any, in the write's roll-ups.
+async fn inserted(
+    tx: &mut WriteTx,
+    insert: String,
+    payment: &NewPayment,
+) -> sqlx::Result<Option<Payment>> {
+    let sql = format!("{insert} RETURNING {COLUMNS}, {FACTS}");
     let stored: Option<Stored> = dispatch_tx!(tx, conn => bind_new_payment!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), payment)
         .fetch_optional(conn)
         .await)?;

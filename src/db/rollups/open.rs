@@ -11,6 +11,8 @@
 //! open charges newest first), so the list is one read of these rows: a
 //! tenant's rename and a unit's relabel update them ([`relabel`]).
 
+use std::sync::LazyLock;
+
 use crate::db::{WriteTx, batch::Batch, dialect, dispatch_tx};
 use crate::types::Id;
 
@@ -100,9 +102,9 @@ pub(super) fn leases_sql(postgres: bool, open: &str, one_lease: bool) -> String 
 /// Adds the statements recomputing the open charges of `leases`, and their
 /// sums, to `batch`.
 pub(super) fn refresh(postgres: bool, batch: &mut Batch, leases: impl Iterator<Item = Id>) {
-    let statements = if postgres {
-        vec![merge_sql()]
-    } else {
+    // Built once: every payment runs them.
+    static POSTGRES: LazyLock<Vec<String>> = LazyLock::new(|| vec![merge_sql()]);
+    static SQLITE: LazyLock<Vec<String>> = LazyLock::new(|| {
         vec![
             "DELETE FROM rollup_open_charges WHERE lease_id = $1".to_owned(),
             format!(
@@ -112,12 +114,13 @@ pub(super) fn refresh(postgres: bool, batch: &mut Batch, leases: impl Iterator<I
             "DELETE FROM rollup_open_leases WHERE lease_id = $1".to_owned(),
             format!(
                 "INSERT INTO rollup_open_leases ({LEASE_COLUMNS}) {}",
-                leases_sql(postgres, "SELECT * FROM rollup_open_charges", true)
+                leases_sql(false, "SELECT * FROM rollup_open_charges", true)
             ),
         ]
-    };
+    });
+    let statements = if postgres { &*POSTGRES } else { &*SQLITE };
     for lease in leases {
-        super::redo(batch, &statements, &[lease]);
+        super::redo(batch, statements, &[lease]);
     }
 }
 
