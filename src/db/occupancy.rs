@@ -1,8 +1,8 @@
 //! Occupancy and the dashboard's counts in one statement. For a landlord's
-//! every property, from the occupancy roll-ups (migration 0010: a row per
-//! property and a count of tenants) less the few active leases not in force
-//! on the day; for one property, from index-only reads of its units and
-//! leases (migration 0006).
+//! every property, from the occupancy roll-ups (migrations 0010 and 0011: a
+//! row per property and the landlord's count of tenants) less the few
+//! active leases not in force on the day; for one property, from index-only
+//! reads of its units and leases (migration 0006).
 //! `reports::occupancy` and `reports::counts` are the reference.
 
 use std::collections::BTreeMap;
@@ -81,9 +81,9 @@ async fn from_rollups(db: &Reader, landlord: Id, today: NaiveDate) -> sqlx::Resu
                     CAST(NULL AS BIGINT) \
              FROM rollup_occupancy WHERE landlord_id = $1 AND active_leases > 0 \
              UNION ALL \
-             SELECT 2, CAST(NULL AS BIGINT), CAST(NULL AS TEXT), COUNT(*), CAST(0 AS BIGINT), \
-                    CAST(NULL AS BIGINT) \
-             FROM rollup_tenant_leases WHERE landlord_id = $1 \
+             SELECT 2, CAST(NULL AS BIGINT), CAST(NULL AS TEXT), \
+                    COALESCE((SELECT tenants FROM rollup_landlord_tenants WHERE landlord_id = $1), 0), \
+                    CAST(0 AS BIGINT), CAST(NULL AS BIGINT) \
              UNION ALL {} UNION ALL {}",
             outside("l.start_date > $2"),
             outside("l.end_date < $2"),

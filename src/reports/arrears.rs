@@ -460,7 +460,8 @@ pub async fn overview(
 /// The `top` leases with the largest balance due as of `as_of`, from the
 /// leases with the largest open totals: a lease's balance is its open total
 /// less what is not yet due, so it never exceeds it, and once the `top`-th
-/// balance found beats the next open total, nobody further down can enter.
+/// balance found beats the smallest open total read, nobody further down
+/// can enter.
 async fn largest_debtors(
     reader: &Reader,
     scope: Scope,
@@ -471,40 +472,34 @@ async fn largest_debtors(
         return Ok(Vec::new());
     }
     let Scope { landlord, property } = scope;
+    let ages = AgeLimits::new(as_of);
     let mut limit = (top * 4).max(16);
     loop {
         let candidates = read::largest_open(reader, landlord, property, limit as i64).await?;
-        let partly_due: Vec<Id> = candidates
-            .iter()
-            .filter(|c| c.newest_due > as_of && c.oldest_due <= as_of)
-            .map(|c| c.lease_id)
-            .collect();
-        let due: BTreeMap<Id, Money> = read::due_by(reader, landlord, as_of, &partly_due)
-            .await?
-            .into_iter()
-            .map(|t| (t.lease_id, t.amount))
-            .collect();
-        let mut ranked: Vec<(Money, Id)> = candidates
-            .iter()
-            .filter(|c| c.oldest_due <= as_of)
-            .map(|c| {
-                let balance = due.get(&c.lease_id).copied().unwrap_or(c.open_total);
-                (balance, c.lease_id)
-            })
-            .collect();
-        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        ranked.truncate(top);
         let exhausted = candidates.len() < limit;
-        let bound = candidates.last().map(|c| c.open_total);
-        let settled = ranked.len() == top && bound.is_some_and(|bound| ranked[top - 1].0 > bound);
+        let bound = candidates
+            .iter()
+            .map(|lease| {
+                lease
+                    .charges
+                    .iter()
+                    .map(|(_, amount)| *amount)
+                    .sum::<Money>()
+            })
+            .min();
+        let mut leases: Vec<LeaseArrears> = candidates
+            .into_iter()
+            .map(|lease| {
+                let row = OpenCharges::of(&lease.charges, &ages).into_row(lease.into_label());
+                LeaseArrears::new(row, as_of)
+            })
+            .filter(|lease| lease.oldest_due.is_some())
+            .collect();
+        leases.sort_unstable_by_key(LeaseArrears::rank);
+        leases.truncate(top);
+        let settled =
+            leases.len() == top && bound.is_some_and(|bound| leases[top - 1].balance > bound);
         if exhausted || settled {
-            let ids: Vec<Id> = ranked.iter().map(|(_, id)| *id).collect();
-            let rows = open_rows(reader, scope, as_of, Leases::Only(&ids)).await?;
-            let mut leases: Vec<LeaseArrears> = rows
-                .into_iter()
-                .map(|row| LeaseArrears::new(row, as_of))
-                .collect();
-            leases.sort_unstable_by_key(LeaseArrears::rank);
             return Ok(leases);
         }
         limit *= 4;

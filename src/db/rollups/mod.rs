@@ -13,6 +13,12 @@
 //! `rollup_leases` (per lease: non-void charges and confirmed payments).
 //! A row that comes to zero is deleted, so the tables hold activity only.
 //!
+//! Migration 0011 adds the same months summed over a landlord's properties
+//! (`rollup_landlord_charge_months`, `rollup_landlord_payment_months`, by
+//! status, month and method), and per landlord and day the open charges due
+//! and the leases in arrears or overdue from it (`rollup_open_days`, kept by
+//! [`open`]): the dashboard of all properties reads those.
+//!
 //! Migration 0010 adds occupancy: per property its units and active leases,
 //! per tenant their active leases ([`occupancy`]), recomputed from the rows
 //! of the properties and tenants a write touched.
@@ -29,6 +35,7 @@ pub use audit::{Difference, rebuild, verify};
 pub use open::{Relabel, relabel};
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 
@@ -203,69 +210,70 @@ impl Delta {
     }
 
     /// Adds the statements applying the changes to `batch`, in key order
-    /// (two writes touching the same rows lock them in the same order).
+    /// (two writes touching the same rows lock them in the same order):
+    /// each landlord's rows after its properties'.
     pub(crate) fn statements(&self, postgres: bool, batch: &mut Batch) {
-        for ((landlord, property, month), (count, amount)) in &self.charge_months {
-            if (*count, *amount) == (0, 0) {
-                continue;
-            }
-            let key = || {
-                vec![
-                    Value::from(*landlord),
-                    Value::from(*property),
-                    Value::Text(month.to_string()),
-                ]
-            };
-            let mut values = key();
-            values.extend([Value::Int(*count), Value::Int(narrow(*amount))]);
-            batch.push_independent(
-                "INSERT INTO rollup_charge_months (landlord_id, property_id, month, count, amount) \
-                 VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (landlord_id, property_id, month) DO UPDATE SET \
-                 count = rollup_charge_months.count + excluded.count, \
-                 amount = rollup_charge_months.amount + excluded.amount",
-                values,
-            );
-            if *count < 0 {
-                batch.push(
-                    "DELETE FROM rollup_charge_months \
-                     WHERE landlord_id = $1 AND property_id = $2 AND month = $3 AND count = 0",
-                    key(),
-                );
-            }
+        static CHARGE_MONTHS: LazyLock<Counted> = LazyLock::new(|| {
+            Counted::new(
+                "rollup_charge_months",
+                &["landlord_id", "property_id", "month"],
+            )
+        });
+        static PAYMENT_MONTHS: LazyLock<Counted> = LazyLock::new(|| {
+            Counted::new(
+                "rollup_payment_months",
+                &["landlord_id", "property_id", "month", "status", "method"],
+            )
+        });
+        static LANDLORD_CHARGE_MONTHS: LazyLock<Counted> = LazyLock::new(|| {
+            Counted::new("rollup_landlord_charge_months", &["landlord_id", "month"])
+        });
+        static LANDLORD_PAYMENT_MONTHS: LazyLock<Counted> = LazyLock::new(|| {
+            Counted::new(
+                "rollup_landlord_payment_months",
+                &["landlord_id", "status", "month", "method"],
+            )
+        });
+        let mut landlord_charges: BTreeMap<(Id, Period), Sum> = BTreeMap::new();
+        for (&(landlord, property, month), &sum) in &self.charge_months {
+            let key = vec![
+                Value::from(landlord),
+                Value::from(property),
+                Value::Text(month.to_string()),
+            ];
+            CHARGE_MONTHS.add(batch, key, sum);
+            add_sum(landlord_charges.entry((landlord, month)).or_default(), sum);
         }
-        for ((landlord, property, month, status, method), (count, amount)) in &self.payment_months {
-            if (*count, *amount) == (0, 0) {
-                continue;
-            }
-            let key = || {
-                vec![
-                    Value::from(*landlord),
-                    Value::from(*property),
-                    Value::Text(month.to_string()),
-                    Value::Text(status.to_string()),
-                    Value::Text(method.to_string()),
-                ]
-            };
-            let mut values = key();
-            values.extend([Value::Int(*count), Value::Int(narrow(*amount))]);
-            batch.push_independent(
-                "INSERT INTO rollup_payment_months \
-                 (landlord_id, property_id, month, status, method, count, amount) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (landlord_id, property_id, month, status, method) DO UPDATE SET \
-                 count = rollup_payment_months.count + excluded.count, \
-                 amount = rollup_payment_months.amount + excluded.amount",
-                values,
+        let mut landlord_payments: BTreeMap<(Id, PaymentStatus, Period, PaymentMethod), Sum> =
+            BTreeMap::new();
+        for (&(landlord, property, month, status, method), &sum) in &self.payment_months {
+            let key = vec![
+                Value::from(landlord),
+                Value::from(property),
+                Value::Text(month.to_string()),
+                Value::Text(status.to_string()),
+                Value::Text(method.to_string()),
+            ];
+            PAYMENT_MONTHS.add(batch, key, sum);
+            add_sum(
+                landlord_payments
+                    .entry((landlord, status, month, method))
+                    .or_default(),
+                sum,
             );
-            if *count < 0 {
-                batch.push(
-                    "DELETE FROM rollup_payment_months \
-                     WHERE landlord_id = $1 AND property_id = $2 AND month = $3 \
-                       AND status = $4 AND method = $5 AND count = 0",
-                    key(),
-                );
-            }
+        }
+        for ((landlord, month), sum) in landlord_charges {
+            let key = vec![Value::from(landlord), Value::Text(month.to_string())];
+            LANDLORD_CHARGE_MONTHS.add(batch, key, sum);
+        }
+        for ((landlord, status, month, method), sum) in landlord_payments {
+            let key = vec![
+                Value::from(landlord),
+                Value::Text(status.to_string()),
+                Value::Text(month.to_string()),
+                Value::Text(method.to_string()),
+            ];
+            LANDLORD_PAYMENT_MONTHS.add(batch, key, sum);
         }
         for (lease, (landlord, property, charged, paid)) in &self.leases {
             if (*charged, *paid) == (0, 0) {
@@ -298,6 +306,56 @@ impl Delta {
             self.properties.iter().copied(),
             self.tenants.iter().copied(),
         );
+    }
+}
+
+fn add_sum(total: &mut Sum, (count, amount): Sum) {
+    total.0 += count;
+    total.1 += amount;
+}
+
+/// A roll-up table of counts and amounts by a key: what a write adds to a
+/// row, and the row's removal once a decrease may have emptied it (the
+/// tables hold activity only).
+struct Counted {
+    upsert: String,
+    delete_empty: String,
+}
+
+impl Counted {
+    fn new(table: &str, key: &[&str]) -> Counted {
+        let columns = key.join(", ");
+        let values: Vec<String> = (1..=key.len() + 2).map(|n| format!("${n}")).collect();
+        let matches: Vec<String> = key
+            .iter()
+            .zip(1..)
+            .map(|(column, n)| format!("{column} = ${n}"))
+            .collect();
+        Counted {
+            upsert: format!(
+                "INSERT INTO {table} ({columns}, count, amount) VALUES ({}) \
+                 ON CONFLICT ({columns}) DO UPDATE SET \
+                 count = {table}.count + excluded.count, amount = {table}.amount + excluded.amount",
+                values.join(", ")
+            ),
+            delete_empty: format!(
+                "DELETE FROM {table} WHERE {} AND count = 0",
+                matches.join(" AND ")
+            ),
+        }
+    }
+
+    /// Adds `count` and `amount` to row `key` (its columns' values, in order).
+    fn add(&self, batch: &mut Batch, key: Vec<Value>, (count, amount): Sum) {
+        if (count, amount) == (0, 0) {
+            return;
+        }
+        let mut values = key.clone();
+        values.extend([Value::Int(count), Value::Int(narrow(amount))]);
+        batch.push_independent(self.upsert.clone(), values);
+        if count < 0 {
+            batch.push(self.delete_empty.clone(), key);
+        }
     }
 }
 

@@ -1,9 +1,11 @@
 //! Occupancy without scanning units and leases: per property with units, its
 //! unit counts and its active leases (all, and those on units off the
 //! market) in `rollup_occupancy`; per tenant with active leases, how many
-//! (`rollup_tenant_leases`). A write that adds, removes or changes a unit's
-//! market state or a lease's status recomputes its property's and tenant's
-//! rows from their own units and leases, in the same transaction.
+//! (`rollup_tenant_leases`); per landlord, how many of its tenants have one
+//! (`rollup_landlord_tenants`). A write that adds, removes or changes a
+//! unit's market state or a lease's status recomputes its property's and
+//! tenant's rows from their own units and leases, and its landlord's from
+//! the tenants' rows, in the same transaction.
 //!
 //! "Active" is the lease's status. Which of them are in force on a date
 //! (started, not ended) is decided at read time from the few active leases
@@ -45,8 +47,21 @@ pub(super) fn tenants_sql(one: bool) -> String {
     )
 }
 
+pub(super) const LANDLORD_COLUMNS: &str = "landlord_id, tenants";
+
+/// Each landlord's tenants with active leases (only landlords with some),
+/// or (`one`) landlord `$1`'s, from the tenants' rows.
+pub(super) fn landlords_sql(one: bool) -> String {
+    let filter = if one { "WHERE landlord_id = $1" } else { "" };
+    format!(
+        "SELECT landlord_id, CAST(COUNT(*) AS BIGINT) AS tenants FROM rollup_tenant_leases \
+         {filter} GROUP BY landlord_id"
+    )
+}
+
 /// Adds the statements recomputing the rows of the touched properties (with
-/// their landlord) and tenants to `batch`.
+/// their landlord) and tenants to `batch`, and of the landlords of the
+/// properties, once their tenants' rows are.
 pub(super) fn refresh(
     batch: &mut Batch,
     properties: impl Iterator<Item = (Id, Id)>,
@@ -59,8 +74,10 @@ pub(super) fn refresh(
             properties_sql(true)
         ),
     ];
+    let mut landlords = Vec::new();
     for (property, landlord) in properties {
         super::redo(batch, &property_statements, &[property, landlord]);
+        landlords.push(landlord);
     }
     let tenant_statements = [
         "DELETE FROM rollup_tenant_leases WHERE tenant_id = $1".to_owned(),
@@ -71,5 +88,17 @@ pub(super) fn refresh(
     ];
     for tenant in tenants {
         super::redo(batch, &tenant_statements, &[tenant]);
+    }
+    let landlord_statements = [
+        "DELETE FROM rollup_landlord_tenants WHERE landlord_id = $1".to_owned(),
+        format!(
+            "INSERT INTO rollup_landlord_tenants ({LANDLORD_COLUMNS}) {}",
+            landlords_sql(true)
+        ),
+    ];
+    landlords.sort_unstable();
+    landlords.dedup();
+    for landlord in landlords {
+        super::redo(batch, &landlord_statements, &[landlord]);
     }
 }

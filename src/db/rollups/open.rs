@@ -10,6 +10,12 @@
 //! what the arrears list shows of its lease (unit, tenant, grace days, the
 //! open charges newest first), so the list is one read of these rows: a
 //! tenant's rename and a unit's relabel update them ([`relabel`]).
+//!
+//! `rollup_open_days` sums both per landlord and day: the open charges due
+//! that day, the leases whose oldest open charge is due then and those
+//! overdue from then. A lease's refresh adds its new rows' entries there and
+//! takes its old rows' off, so a landlord's arrears as of any day are range
+//! sums of a row per day.
 
 use std::sync::LazyLock;
 
@@ -99,6 +105,54 @@ pub(super) fn leases_sql(postgres: bool, open: &str, one_lease: bool) -> String 
     )
 }
 
+pub(super) const DAY_COLUMNS: &str = "landlord_id, day, amount, arrears_leases, overdue_leases";
+
+/// What open charges (`charges`: rows with `rollup_open_charges`' columns)
+/// and their leases' sums (`leases`: rows with `rollup_open_leases`')
+/// contribute to `rollup_open_days`, an entry each, negated by `sign` "-".
+fn day_entries(charges: &str, leases: &str, sign: &str) -> String {
+    format!(
+        "SELECT landlord_id, due_date AS day, {sign}amount AS amount, 0 AS arrears_leases, \
+                0 AS overdue_leases FROM {charges} \
+         UNION ALL SELECT landlord_id, oldest_due, 0, {sign}1, 0 FROM {leases} \
+         UNION ALL SELECT landlord_id, overdue_on, 0, 0, {sign}1 FROM {leases}"
+    )
+}
+
+/// Entries ([`day_entries`]) summed per landlord and day.
+fn days_of(entries: &str) -> String {
+    format!(
+        "SELECT landlord_id, day, CAST(SUM(amount) AS BIGINT) AS amount, \
+                CAST(SUM(arrears_leases) AS BIGINT) AS arrears_leases, \
+                CAST(SUM(overdue_leases) AS BIGINT) AS overdue_leases \
+         FROM ({entries}) entries GROUP BY landlord_id, day"
+    )
+}
+
+/// `rollup_open_days` from open charges and their leases' sums (tables or
+/// queries, see [`day_entries`]): the audit's and the rebuild's.
+pub(super) fn days_sql(charges: &str, leases: &str) -> String {
+    days_of(&day_entries(charges, leases, ""))
+}
+
+/// Adds the entries' sums to `rollup_open_days`, in day order.
+fn add_days_sql(entries: &str) -> String {
+    format!(
+        "INSERT INTO rollup_open_days ({DAY_COLUMNS}) SELECT {DAY_COLUMNS} FROM ({days}) changed \
+         WHERE amount <> 0 OR arrears_leases <> 0 OR overdue_leases <> 0 \
+         ORDER BY landlord_id, day \
+         ON CONFLICT (landlord_id, day) DO UPDATE SET \
+         amount = rollup_open_days.amount + excluded.amount, \
+         arrears_leases = rollup_open_days.arrears_leases + excluded.arrears_leases, \
+         overdue_leases = rollup_open_days.overdue_leases + excluded.overdue_leases",
+        days = days_of(entries),
+    )
+}
+
+/// Lease `$1`'s stored rows.
+const LEASE_CHARGES: &str = "(SELECT * FROM rollup_open_charges WHERE lease_id = $1) charges";
+const LEASE_SUMS: &str = "(SELECT * FROM rollup_open_leases WHERE lease_id = $1) sums";
+
 /// Adds the statements recomputing the open charges of `leases`, and their
 /// sums, to `batch`.
 pub(super) fn refresh(postgres: bool, batch: &mut Batch, leases: impl Iterator<Item = Id>) {
@@ -106,6 +160,8 @@ pub(super) fn refresh(postgres: bool, batch: &mut Batch, leases: impl Iterator<I
     static POSTGRES: LazyLock<Vec<String>> = LazyLock::new(|| vec![merge_sql()]);
     static SQLITE: LazyLock<Vec<String>> = LazyLock::new(|| {
         vec![
+            // The lease's old rows off its landlord's days, its new ones on.
+            add_days_sql(&day_entries(LEASE_CHARGES, LEASE_SUMS, "-")),
             "DELETE FROM rollup_open_charges WHERE lease_id = $1".to_owned(),
             format!(
                 "INSERT INTO rollup_open_charges ({COLUMNS}) {}",
@@ -116,6 +172,7 @@ pub(super) fn refresh(postgres: bool, batch: &mut Batch, leases: impl Iterator<I
                 "INSERT INTO rollup_open_leases ({LEASE_COLUMNS}) {}",
                 leases_sql(false, "SELECT * FROM rollup_open_charges", true)
             ),
+            add_days_sql(&day_entries(LEASE_CHARGES, LEASE_SUMS, "")),
         ]
     });
     let statements = if postgres { &*POSTGRES } else { &*SQLITE };
@@ -129,8 +186,10 @@ pub(super) fn refresh(postgres: bool, batch: &mut Batch, leases: impl Iterator<I
 /// query instead): the open charges computed once, rows no longer open
 /// deleted, the others inserted or updated only where they changed (a
 /// payment changes one charge's open amount and closes a few; rewriting all
-/// would write every row and index entry again). The sub-statements touch
-/// disjoint rows, as PostgreSQL requires of one statement.
+/// would write every row and index entry again), and the landlord's days
+/// changed by the difference between the new rows and the old (which every
+/// part of the statement still sees). The sub-statements touch disjoint
+/// rows, as PostgreSQL requires of one statement.
 fn merge_sql() -> String {
     let lease_updates = LEASE_COLUMNS
         .split(", ")
@@ -157,14 +216,21 @@ fn merge_sql() -> String {
                     AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.charge_id = o.charge_id)), \
          charges_kept AS (INSERT INTO rollup_open_charges ({COLUMNS}) SELECT {COLUMNS} FROM fresh \
                     ON CONFLICT (lease_id, charge_id) {charge_set}), \
+         summed AS MATERIALIZED ({leases}), \
          settled AS (DELETE FROM rollup_open_leases WHERE lease_id = $1 \
-                    AND NOT EXISTS (SELECT 1 FROM fresh)) \
-         INSERT INTO rollup_open_leases ({LEASE_COLUMNS}) {leases} \
-         ON CONFLICT (lease_id) {lease_set}",
+                    AND NOT EXISTS (SELECT 1 FROM fresh)), \
+         leases_kept AS (INSERT INTO rollup_open_leases ({LEASE_COLUMNS}) SELECT * FROM summed \
+                    ON CONFLICT (lease_id) {lease_set}) \
+         {days}",
         open = open_sql(true, Balance::RollUp),
         charge_set = set(&charge_columns, "rollup_open_charges"),
         leases = leases_sql(true, "SELECT * FROM fresh", true),
         lease_set = set(&lease_updates, "rollup_open_leases"),
+        days = add_days_sql(&format!(
+            "{} UNION ALL {}",
+            day_entries("fresh", "summed", ""),
+            day_entries(LEASE_CHARGES, LEASE_SUMS, "-")
+        )),
     )
 }
 

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 
 use crate::db::{
     Reader, dialect, dispatch,
-    reports::{AgeLimits, CollectedByMethod, LeaseTotal, PaymentGroup, PendingTotals},
+    reports::{AgeLimits, CollectedByMethod, PaymentGroup, PendingTotals},
 };
 use crate::types::{Id, Money, PaymentStatus, Period};
 
@@ -101,44 +101,70 @@ pub struct MoneyRow {
 /// What the dashboard shows of money, in one read: billed and collected per
 /// month over `first..=last`, and in `last` per property and per method —
 /// the 12-month series and this month's financial report, which would
-/// otherwise take five statements.
+/// otherwise take five statements. For all of a landlord's properties the
+/// months and methods come from the landlord's roll-ups (a row per month,
+/// not per property and method).
 pub async fn dashboard_money(
     db: &Reader,
     landlord: Id,
     property: Option<Id>,
     (first, last): (Period, Period),
 ) -> sqlx::Result<Vec<MoneyRow>> {
-    let sql = dialect::json_select(
-        db.pool().is_postgres(),
-        "side, by_month, property_id, key, amount",
-        "SELECT 0 AS side, 1 AS by_month, CAST(NULL AS BIGINT) AS property_id, month AS key, \
-                CAST(SUM(amount) AS BIGINT) AS amount FROM rollup_charge_months \
-         WHERE landlord_id = $1 AND month >= $2 AND month <= $3 \
-           AND ($4 IS NULL OR property_id = $4) GROUP BY month \
-         UNION ALL \
-         SELECT 0, 0, property_id, CAST(NULL AS TEXT), CAST(SUM(amount) AS BIGINT) \
-         FROM rollup_charge_months WHERE landlord_id = $1 AND month = $3 \
-           AND ($4 IS NULL OR property_id = $4) GROUP BY property_id \
-         UNION ALL \
-         SELECT 1, 1, CAST(NULL AS BIGINT), month, CAST(SUM(amount) AS BIGINT) \
-         FROM rollup_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
-           AND month >= $2 AND month <= $3 AND ($4 IS NULL OR property_id = $4) GROUP BY month \
+    let this_month_by_property = "SELECT 0, 0, property_id, CAST(NULL AS TEXT), CAST(SUM(amount) AS BIGINT) \
+         FROM rollup_charge_months WHERE landlord_id = $1 AND month = $3 {property} \
+         GROUP BY property_id \
          UNION ALL \
          SELECT 1, 0, NULLIF(property_id, 0), CAST(NULL AS TEXT), CAST(SUM(amount) AS BIGINT) \
          FROM rollup_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
-           AND month = $3 AND ($4 IS NULL OR property_id = $4) GROUP BY property_id \
-         UNION ALL \
-         SELECT 2, 0, CAST(NULL AS BIGINT), method, CAST(SUM(amount) AS BIGINT) \
-         FROM rollup_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
-           AND month = $3 AND ($4 IS NULL OR property_id = $4) GROUP BY method",
+           AND month = $3 {property} GROUP BY property_id";
+    let rows = match property {
+        None => format!(
+            "SELECT 0 AS side, 1 AS by_month, CAST(NULL AS BIGINT) AS property_id, month AS key, \
+                    amount FROM rollup_landlord_charge_months \
+             WHERE landlord_id = $1 AND month >= $2 AND month <= $3 \
+             UNION ALL {by_property} \
+             UNION ALL \
+             SELECT 1, 1, CAST(NULL AS BIGINT), month, CAST(SUM(amount) AS BIGINT) \
+             FROM rollup_landlord_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
+               AND month >= $2 AND month <= $3 GROUP BY month \
+             UNION ALL \
+             SELECT 2, 0, CAST(NULL AS BIGINT), method, amount \
+             FROM rollup_landlord_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
+               AND month = $3",
+            by_property = this_month_by_property.replace("{property}", ""),
+        ),
+        Some(_) => format!(
+            "SELECT 0 AS side, 1 AS by_month, CAST(NULL AS BIGINT) AS property_id, month AS key, \
+                    CAST(SUM(amount) AS BIGINT) AS amount FROM rollup_charge_months \
+             WHERE landlord_id = $1 AND month >= $2 AND month <= $3 AND property_id = $4 \
+             GROUP BY month \
+             UNION ALL {by_property} \
+             UNION ALL \
+             SELECT 1, 1, CAST(NULL AS BIGINT), month, CAST(SUM(amount) AS BIGINT) \
+             FROM rollup_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
+               AND month >= $2 AND month <= $3 AND property_id = $4 GROUP BY month \
+             UNION ALL \
+             SELECT 2, 0, CAST(NULL AS BIGINT), method, CAST(SUM(amount) AS BIGINT) \
+             FROM rollup_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
+               AND month = $3 AND property_id = $4 GROUP BY method",
+            by_property = this_month_by_property.replace("{property}", "AND property_id = $4"),
+        ),
+    };
+    let sql = dialect::json_select(
+        db.pool().is_postgres(),
+        "side, by_month, property_id, key, amount",
+        &rows,
     );
-    dispatch!(db.pool(), p => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(landlord)
-        .bind(first)
-        .bind(last)
-        .bind(property)
-        .fetch_one(p)
-        .await)
+    dispatch!(db.pool(), p => {
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(landlord)
+            .bind(first)
+            .bind(last);
+        if let Some(property) = property {
+            query = query.bind(property);
+        }
+        query.fetch_one(p).await
+    })
     .and_then(|json: String| dialect::parse_rows(&json))
 }
 
@@ -510,6 +536,10 @@ impl Leases<'_> {
     }
 }
 
+/// [`OpenLease`]'s columns, in order.
+const OPEN_LEASE_COLUMNS: &str =
+    "lease_id, property_id, unit_label, tenant_name, grace_days, charges";
+
 /// A lease with open charges, with what the arrears list shows of it (read
 /// from a JSON array, fields in order).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -578,10 +608,7 @@ pub async fn open_leases(
         return Ok(Vec::new());
     }
     // Every debtor on the 1st (~1,000 leases): one JSON value, not 1,000 rows.
-    let rows = dialect::json_rows(
-        db.pool().is_postgres(),
-        "lease_id, property_id, unit_label, tenant_name, grace_days, charges",
-    );
+    let rows = dialect::json_rows(db.pool().is_postgres(), OPEN_LEASE_COLUMNS);
     let sql = format!(
         "SELECT {rows} FROM rollup_open_leases \
          WHERE landlord_id = $1 AND ($2 IS NULL OR property_id = $2) {filter}",
@@ -599,8 +626,9 @@ pub async fn open_leases(
     .and_then(|json: String| dialect::parse_rows(&json))
 }
 
-/// The open charges of all leases, summed by age as of `as_of`: five index
-/// ranges of `rollup_open_charges`, nothing grouped.
+/// The open charges of all leases, summed by age as of `as_of`, and the
+/// leases in arrears and overdue: from a row per day for a landlord, from
+/// the open charges and leases of one property.
 #[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
 pub struct AgedTotals {
     pub not_yet_due: Money,
@@ -620,17 +648,65 @@ pub async fn aged_totals(
     property: Option<Id>,
     as_of: NaiveDate,
 ) -> sqlx::Result<AgedTotals> {
+    match property {
+        None => landlord_aged_totals(db, landlord, as_of).await,
+        Some(property) => property_aged_totals(db, landlord, property, as_of).await,
+    }
+}
+
+/// All of a landlord's properties: one pass over a row per day with open
+/// charges (`rollup_open_days`, its partial index of non-zero rows).
+async fn landlord_aged_totals(
+    db: &Reader,
+    landlord: Id,
+    as_of: NaiveDate,
+) -> sqlx::Result<AgedTotals> {
+    let [limit_30, limit_60, limit_90] = AgeLimits::new(as_of).limits();
+    let sum = |column: &str, days: &str| {
+        format!("CAST(COALESCE(SUM(CASE WHEN {days} THEN {column} END), 0) AS BIGINT)")
+    };
+    let sql = format!(
+        "SELECT {} AS not_yet_due, {} AS days_0_30, {} AS days_31_60, {} AS days_61_90, \
+                {} AS days_90_plus, {} AS leases_in_arrears, {} AS overdue_leases \
+         FROM rollup_open_days WHERE landlord_id = $1 \
+           AND (amount <> 0 OR arrears_leases <> 0 OR overdue_leases <> 0)",
+        sum("amount", "day > $2"),
+        sum("amount", "day <= $2 AND day >= $3"),
+        sum("amount", "day < $3 AND day >= $4"),
+        sum("amount", "day < $4 AND day >= $5"),
+        sum("amount", "day < $5"),
+        sum("arrears_leases", "day <= $2"),
+        sum("overdue_leases", "day <= $2"),
+    );
+    dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(landlord)
+        .bind(as_of)
+        .bind(limit_30)
+        .bind(limit_60)
+        .bind(limit_90)
+        .fetch_one(p)
+        .await)
+}
+
+/// One property: five index ranges of its landlord's open charges (a
+/// property has a tenth of them or less), and two of its open leases.
+async fn property_aged_totals(
+    db: &Reader,
+    landlord: Id,
+    property: Id,
+    as_of: NaiveDate,
+) -> sqlx::Result<AgedTotals> {
     let [limit_30, limit_60, limit_90] = AgeLimits::new(as_of).limits();
     let sum = |range: &str| {
         format!(
             "(SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM rollup_open_charges \
-              WHERE landlord_id = $1 AND {range} AND ($3 IS NULL OR property_id = $3))"
+              WHERE landlord_id = $1 AND {range} AND property_id = $3)"
         )
     };
     let count = |column: &str| {
         format!(
             "(SELECT COUNT(*) FROM rollup_open_leases \
-              WHERE landlord_id = $1 AND {column} <= $2 AND ($3 IS NULL OR property_id = $3))"
+              WHERE landlord_id = $1 AND {column} <= $2 AND property_id = $3)"
         )
     };
     let sql = format!(
@@ -655,56 +731,30 @@ pub async fn aged_totals(
         .await)
 }
 
-/// A lease with open charges, as ranked for the top debtors.
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
-pub struct Candidate {
-    pub lease_id: Id,
-    pub open_total: Money,
-    pub oldest_due: NaiveDate,
-    pub newest_due: NaiveDate,
-}
-
-/// The `limit` leases with the largest open totals, largest first.
+/// The `limit` leases with the largest open totals (all time), in no
+/// particular order: an index range of `rollup_open_leases` and the rows.
 pub async fn largest_open(
     db: &Reader,
     landlord: Id,
     property: Option<Id>,
     limit: i64,
-) -> sqlx::Result<Vec<Candidate>> {
-    dispatch!(db.pool(), p => sqlx::query_as(
-        "SELECT lease_id, open_total, oldest_due, newest_due FROM rollup_open_leases \
-         WHERE landlord_id = $1 AND ($2 IS NULL OR property_id = $2) \
-         ORDER BY open_total DESC, lease_id DESC LIMIT $3",
-    )
-    .bind(landlord)
-    .bind(property)
-    .bind(limit)
-    .fetch_all(p)
-    .await)
-}
-
-/// Per lease (of the given ones), the open charges due by `as_of`.
-pub async fn due_by(
-    db: &Reader,
-    landlord: Id,
-    as_of: NaiveDate,
-    leases: &[Id],
-) -> sqlx::Result<Vec<LeaseTotal>> {
-    if leases.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT lease_id, CAST(SUM(amount) AS BIGINT) AS amount FROM rollup_open_charges \
-         WHERE landlord_id = $1 AND due_date <= $2 AND lease_id IN ({}) GROUP BY lease_id",
-        placeholders(3, leases.len())
+) -> sqlx::Result<Vec<OpenLease>> {
+    let sql = dialect::json_select(
+        db.pool().is_postgres(),
+        OPEN_LEASE_COLUMNS,
+        &format!(
+            "SELECT {OPEN_LEASE_COLUMNS} FROM rollup_open_leases \
+             WHERE landlord_id = $1 AND ($2 IS NULL OR property_id = $2) \
+             ORDER BY open_total DESC, lease_id DESC LIMIT $3"
+        ),
     );
-    dispatch!(db.pool(), p => {
-        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(landlord).bind(as_of);
-        for lease in leases {
-            query = query.bind(lease);
-        }
-        query.fetch_all(p).await
-    })
+    dispatch!(db.pool(), p => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(landlord)
+        .bind(property)
+        .bind(limit)
+        .fetch_one(p)
+        .await)
+    .and_then(|json: String| dialect::parse_rows(&json))
 }
 
 /// `AND lease_id NOT IN ($first, …)`, or nothing for no leases.
