@@ -382,7 +382,29 @@ fn server_env(plan: &Plan, scenario: &str) -> Vec<(&'static str, String)> {
     {
         env.push(("REDIS_URL", redis.clone()));
     }
+    env.extend(postgres_pool(plan));
     env
+}
+
+/// PostgreSQL shares this machine with the server and the load. The default
+/// pool (10 to 30 connections) keeps up to 30 backends busy on its cores,
+/// and sqlx hands idle connections out first in, first out, so each
+/// statement runs on a backend whose caches have gone cold: a cold dashboard
+/// cost ~2.0 ms of CPU with it and ~1.5 ms with 2 to 8 connections
+/// (PERFORMANCE.md). Unless the environment sizes the pool, the bench gives
+/// it a few connections per core, as one would a PostgreSQL of that size.
+fn postgres_pool(plan: &Plan) -> Vec<(&'static str, String)> {
+    if !plan.database_url.starts_with("postgres")
+        || std::env::var_os("MFUKO_DATABASE__POOL_SIZE").is_some()
+        || std::env::var_os("MFUKO_DATABASE__MAX_OVERFLOW").is_some()
+    {
+        return Vec::new();
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    vec![
+        ("MFUKO_DATABASE__POOL_SIZE", cores.to_string()),
+        ("MFUKO_DATABASE__MAX_OVERFLOW", (3 * cores).to_string()),
+    ]
 }
 
 pub(crate) async fn login(

@@ -150,6 +150,27 @@ pub fn json_select(postgres: bool, columns: &str, inner: &str) -> String {
     )
 }
 
+/// `SELECT` of one JSON object, as text, of named parts: each a
+/// [`json_select`] (a subquery of one JSON text value), nested as JSON. One
+/// statement instead of one per part.
+pub fn json_object(postgres: bool, parts: &[(&str, &str)]) -> String {
+    let fields: Vec<String> = parts
+        .iter()
+        .map(|(name, sql)| {
+            if postgres {
+                format!("'{name}', CAST(({sql}) AS json)")
+            } else {
+                format!("'{name}', json(({sql}))")
+            }
+        })
+        .collect();
+    if postgres {
+        format!("SELECT json_build_object({})::text", fields.join(", "))
+    } else {
+        format!("SELECT json_object({})", fields.join(", "))
+    }
+}
+
 /// The rows of a [`json_rows`] value: each a JSON array, read as `T` field
 /// by field in declaration order.
 pub fn parse_rows<T: serde::de::DeserializeOwned>(json: &str) -> sqlx::Result<Vec<T>> {

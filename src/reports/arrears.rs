@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::db::{
     Reader, reports,
     reports::{AgeLimits, ArrearsRow, LeaseTotal},
-    rollups::read::{self, ChargeLine, Due, LeaseLabel, Leases},
+    rollups::read::{self, ChargeLine, Due, LeaseLabel, Leases, OpenLease},
 };
 use crate::error::AppResult;
 use crate::reports::{Scope, Source, fifo::OpenCharges};
@@ -212,6 +212,10 @@ impl Prelude {
     async fn load(reader: &Reader, scope: Scope, as_of: NaiveDate) -> AppResult<Prelude> {
         let Scope { landlord, property } = scope;
         let rows = read::as_of_prelude(reader, landlord, property, as_of).await?;
+        Ok(Prelude::of(rows))
+    }
+
+    fn of(rows: Vec<read::PreludeRow>) -> Prelude {
         let mut later: BTreeMap<Id, (Money, Money)> = BTreeMap::new();
         let (mut credit, mut unallocated, mut paid_unallocated) =
             (Vec::new(), Money::ZERO, Money::ZERO);
@@ -231,11 +235,11 @@ impl Prelude {
             .filter(|(lease, _)| !later.contains_key(lease))
             .map(|(_, credit)| *credit)
             .sum();
-        Ok(Prelude {
+        Prelude {
             later,
             prepaid,
             unallocated,
-        })
+        }
     }
 }
 
@@ -429,14 +433,14 @@ pub async fn overview(
         return Ok(from_report(compute(reader, scope, as_of, source).await?));
     }
     let Scope { landlord, property } = scope;
-    let (prelude, totals, top_rows) = tokio::try_join!(
-        Prelude::load(reader, scope, as_of),
-        async { Ok(read::aged_totals(reader, landlord, property, as_of).await?) },
-        largest_debtors(reader, scope, as_of, top),
-    )?;
+    let limit = candidates(top);
+    let parts = read::overview(reader, landlord, property, as_of, limit as i64).await?;
+    let prelude = Prelude::of(parts.prelude);
     if !prelude.later.is_empty() {
         return Ok(from_report(compute(reader, scope, as_of, source).await?));
     }
+    let totals = parts.aged.first().copied().unwrap_or_default();
+    let top_rows = largest_debtors(reader, scope, as_of, top, (limit, parts.largest)).await?;
     let buckets = Buckets {
         days_0_30: totals.days_0_30,
         days_31_60: totals.days_31_60,
@@ -461,21 +465,22 @@ pub async fn overview(
 /// leases with the largest open totals: a lease's balance is its open total
 /// less what is not yet due, so it never exceeds it, and once the `top`-th
 /// balance found beats the smallest open total read, nobody further down
-/// can enter.
+/// can enter. `first` are the `limit` largest, read with the rest of the
+/// overview; more are read only when those do not settle it.
 async fn largest_debtors(
     reader: &Reader,
     scope: Scope,
     as_of: NaiveDate,
     top: usize,
+    first: (usize, Vec<OpenLease>),
 ) -> AppResult<Vec<LeaseArrears>> {
     if top == 0 {
         return Ok(Vec::new());
     }
     let Scope { landlord, property } = scope;
     let ages = AgeLimits::new(as_of);
-    let mut limit = (top * 4).max(16);
+    let (mut limit, mut candidates) = first;
     loop {
-        let candidates = read::largest_open(reader, landlord, property, limit as i64).await?;
         let exhausted = candidates.len() < limit;
         let bound = candidates
             .iter()
@@ -503,7 +508,13 @@ async fn largest_debtors(
             return Ok(leases);
         }
         limit *= 4;
+        candidates = read::largest_open(reader, landlord, property, limit as i64).await?;
     }
+}
+
+/// How many of the largest open totals are read first for the `top` debtors.
+fn candidates(top: usize) -> usize {
+    if top == 0 { 0 } else { (top * 4).max(16) }
 }
 
 /// The stored open charges of the leases that have any (all time), aged as

@@ -15,6 +15,7 @@ use crate::reports::{
     financial::{self, FinancialReport},
     metrics::{self, PaymentMetrics, Series},
     occupancy::{self, OccupancyReport},
+    payments::CountAmount,
     sums::{self, Sums},
 };
 use crate::types::{Id, Money, Period};
@@ -47,10 +48,9 @@ pub async fn compute(
     today: NaiveDate,
     source: Source,
 ) -> AppResult<Dashboard> {
-    let ((series, financial), arrears, pending, (occupancy, counts)) = tokio::try_join!(
+    let ((series, financial, pending), arrears, (occupancy, counts)) = tokio::try_join!(
         money(reader, scope, today, source),
         arrears::overview(reader, scope, today, metrics::TOP_DEBTORS, source),
-        sums::pending(reader, scope, source),
         occupancy_and_counts(reader, scope, today, source),
     )?;
     let metrics = metrics::from_parts(scope, today, &series, &arrears, pending);
@@ -66,21 +66,22 @@ pub async fn compute(
     })
 }
 
-/// The 12-month series and this month's financial report: from the
-/// roll-ups in one read (both cover whole months only), from the history as
-/// the two reports compute them.
+/// The 12-month series, this month's financial report and the payments
+/// pending: from the roll-ups in one read (the first two cover whole months
+/// only), from the history as the reports compute them.
 async fn money(
     reader: &Reader,
     scope: Scope,
     today: NaiveDate,
     source: Source,
-) -> AppResult<(Series, FinancialReport)> {
+) -> AppResult<(Series, FinancialReport, CountAmount)> {
     let this_month = Period::containing(today);
     let month = DateRange::new(this_month.first_day(), this_month.last_day())?;
     if source == Source::History {
         return Ok(tokio::try_join!(
             Series::load(reader, scope, today, source),
             financial::compute(reader, scope, month, source),
+            sums::pending(reader, scope, source),
         )?);
     }
     let series_range = Series::range(today)?;
@@ -89,12 +90,19 @@ async fn money(
         read::dashboard_money(reader, scope.landlord, scope.property, (first, this_month)).await?;
     let (mut series, mut this) = (Sums::default(), Sums::default());
     let mut methods = Vec::new();
+    let mut pending = CountAmount::default();
     for row in rows {
         let side = |sums: &mut (Money, Money)| match row.side {
             0 => sums.0 += row.amount,
             _ => sums.1 += row.amount,
         };
         match (row.side, row.by_month, row.key) {
+            (3, _, _) => {
+                pending = CountAmount {
+                    count: row.count.unwrap_or_default(),
+                    amount: row.amount,
+                }
+            }
             (2, _, Some(method)) => methods.push(CollectedByMethod {
                 method: method.parse().map_err(|err| {
                     AppError::Internal(anyhow::Error::new(err).context("a stored payment method"))
@@ -116,7 +124,11 @@ async fn money(
         sums: series,
     };
     let methods = sums::merged_by_method(methods);
-    Ok((series, financial::assemble(scope, month, this, methods)))
+    Ok((
+        series,
+        financial::assemble(scope, month, this, methods),
+        pending,
+    ))
 }
 
 async fn occupancy_and_counts(

@@ -87,7 +87,8 @@ async fn slices(
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct MoneyRow {
     /// 0: billed (non-void charges by due month); 1: collected (confirmed
-    /// payments by payment date); 2: collected in the last month, per method.
+    /// payments by payment date); 2: collected in the last month, per method;
+    /// 3: pending, whatever the date (`count` and `amount`).
     pub side: i32,
     /// 1: a month's total (`key` is the month); 0: the last month's per
     /// property (or, side 2, per method: `key` is the method).
@@ -96,12 +97,13 @@ pub struct MoneyRow {
     pub property_id: Option<Id>,
     pub key: Option<String>,
     pub amount: Money,
+    pub count: Option<i64>,
 }
 
 /// What the dashboard shows of money, in one read: billed and collected per
-/// month over `first..=last`, and in `last` per property and per method —
-/// the 12-month series and this month's financial report, which would
-/// otherwise take five statements. For all of a landlord's properties the
+/// month over `first..=last`, in `last` per property and per method, and
+/// the payments pending — the 12-month series, this month's financial report
+/// and the metrics' pending total, which would otherwise take six statements. For all of a landlord's properties the
 /// months and methods come from the landlord's roll-ups (a row per month,
 /// not per property and method).
 pub async fn dashboard_money(
@@ -110,49 +112,60 @@ pub async fn dashboard_money(
     property: Option<Id>,
     (first, last): (Period, Period),
 ) -> sqlx::Result<Vec<MoneyRow>> {
-    let this_month_by_property = "SELECT 0, 0, property_id, CAST(NULL AS TEXT), CAST(SUM(amount) AS BIGINT) \
+    let this_month_by_property = "SELECT 0, 0, property_id, CAST(NULL AS TEXT), CAST(SUM(amount) AS BIGINT), NULL \
          FROM rollup_charge_months WHERE landlord_id = $1 AND month = $3 {property} \
          GROUP BY property_id \
          UNION ALL \
-         SELECT 1, 0, NULLIF(property_id, 0), CAST(NULL AS TEXT), CAST(SUM(amount) AS BIGINT) \
+         SELECT 1, 0, NULLIF(property_id, 0), CAST(NULL AS TEXT), CAST(SUM(amount) AS BIGINT), \
+                NULL \
          FROM rollup_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
            AND month = $3 {property} GROUP BY property_id";
     let rows = match property {
         None => format!(
             "SELECT 0 AS side, 1 AS by_month, CAST(NULL AS BIGINT) AS property_id, month AS key, \
-                    amount FROM rollup_landlord_charge_months \
+                    amount, CAST(NULL AS BIGINT) AS count FROM rollup_landlord_charge_months \
              WHERE landlord_id = $1 AND month >= $2 AND month <= $3 \
              UNION ALL {by_property} \
              UNION ALL \
-             SELECT 1, 1, CAST(NULL AS BIGINT), month, CAST(SUM(amount) AS BIGINT) \
+             SELECT 1, 1, CAST(NULL AS BIGINT), month, CAST(SUM(amount) AS BIGINT), NULL \
              FROM rollup_landlord_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
                AND month >= $2 AND month <= $3 GROUP BY month \
              UNION ALL \
-             SELECT 2, 0, CAST(NULL AS BIGINT), method, amount \
+             SELECT 2, 0, CAST(NULL AS BIGINT), method, amount, NULL \
              FROM rollup_landlord_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
-               AND month = $3",
+               AND month = $3 \
+             UNION ALL \
+             SELECT 3, 0, CAST(NULL AS BIGINT), CAST(NULL AS TEXT), \
+                    CAST(COALESCE(SUM(amount), 0) AS BIGINT), CAST(COALESCE(SUM(count), 0) AS BIGINT) \
+             FROM rollup_landlord_payment_months WHERE landlord_id = $1 AND status = 'pending'",
             by_property = this_month_by_property.replace("{property}", ""),
         ),
         Some(_) => format!(
             "SELECT 0 AS side, 1 AS by_month, CAST(NULL AS BIGINT) AS property_id, month AS key, \
-                    CAST(SUM(amount) AS BIGINT) AS amount FROM rollup_charge_months \
+                    CAST(SUM(amount) AS BIGINT) AS amount, CAST(NULL AS BIGINT) AS count \
+             FROM rollup_charge_months \
              WHERE landlord_id = $1 AND month >= $2 AND month <= $3 AND property_id = $4 \
              GROUP BY month \
              UNION ALL {by_property} \
              UNION ALL \
-             SELECT 1, 1, CAST(NULL AS BIGINT), month, CAST(SUM(amount) AS BIGINT) \
+             SELECT 1, 1, CAST(NULL AS BIGINT), month, CAST(SUM(amount) AS BIGINT), NULL \
              FROM rollup_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
                AND month >= $2 AND month <= $3 AND property_id = $4 GROUP BY month \
              UNION ALL \
-             SELECT 2, 0, CAST(NULL AS BIGINT), method, CAST(SUM(amount) AS BIGINT) \
+             SELECT 2, 0, CAST(NULL AS BIGINT), method, CAST(SUM(amount) AS BIGINT), NULL \
              FROM rollup_payment_months WHERE landlord_id = $1 AND status = 'confirmed' \
-               AND month = $3 AND property_id = $4 GROUP BY method",
+               AND month = $3 AND property_id = $4 GROUP BY method \
+             UNION ALL \
+             SELECT 3, 0, CAST(NULL AS BIGINT), CAST(NULL AS TEXT), \
+                    CAST(COALESCE(SUM(amount), 0) AS BIGINT), CAST(COALESCE(SUM(count), 0) AS BIGINT) \
+             FROM rollup_payment_months WHERE landlord_id = $1 AND status = 'pending' \
+               AND property_id = $4",
             by_property = this_month_by_property.replace("{property}", "AND property_id = $4"),
         ),
     };
     let sql = dialect::json_select(
         db.pool().is_postgres(),
-        "side, by_month, property_id, key, amount",
+        "side, by_month, property_id, key, amount, count",
         &rows,
     );
     dispatch!(db.pool(), p => {
@@ -379,22 +392,11 @@ pub struct PreludeRow {
     pub b: Money,
 }
 
-/// What every roll-up read of arrears as of `as_of` starts from, in one
-/// statement: the leases in credit (the partial index `rollup_leases_credit`
-/// holds exactly those), what was charged — due after `as_of` and billed for
-/// a later period — or paid after it (one row each, for today next to none:
-/// a grouping would tempt the planner into the lease-ordered index), and the
-/// unallocated total.
-pub async fn as_of_prelude(
-    db: &Reader,
-    landlord: Id,
-    property: Option<Id>,
-    as_of: NaiveDate,
-) -> sqlx::Result<Vec<PreludeRow>> {
-    let sql = dialect::json_select(
-        db.pool().is_postgres(),
-        "kind, lease_id, a, b",
-        "SELECT 0 AS kind, lease_id, charged AS a, paid AS b FROM rollup_leases \
+const PRELUDE_COLUMNS: &str = "kind, lease_id, a, b";
+
+/// The prelude's rows ([`as_of_prelude`]); `$1` landlord, `$2` the date,
+/// `$3` its period, `$4` the property or null.
+const PRELUDE: &str = "SELECT 0 AS kind, lease_id, charged AS a, paid AS b FROM rollup_leases \
          WHERE landlord_id = $1 AND paid > charged AND ($4 IS NULL OR property_id = $4) \
          UNION ALL \
          SELECT 1, lease_id, amount, CAST(0 AS BIGINT) FROM charges \
@@ -407,8 +409,21 @@ pub async fn as_of_prelude(
          UNION ALL \
          SELECT 3, CAST(NULL AS BIGINT), CAST(COALESCE(SUM(amount), 0) AS BIGINT), CAST(0 AS BIGINT) \
          FROM rollup_payment_months \
-         WHERE landlord_id = $1 AND property_id = 0 AND status = 'confirmed' AND $4 IS NULL",
-    );
+         WHERE landlord_id = $1 AND property_id = 0 AND status = 'confirmed' AND $4 IS NULL";
+
+/// What every roll-up read of arrears as of `as_of` starts from, in one
+/// statement: the leases in credit (the partial index `rollup_leases_credit`
+/// holds exactly those), what was charged — due after `as_of` and billed for
+/// a later period — or paid after it (one row each, for today next to none:
+/// a grouping would tempt the planner into the lease-ordered index), and the
+/// unallocated total.
+pub async fn as_of_prelude(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    as_of: NaiveDate,
+) -> sqlx::Result<Vec<PreludeRow>> {
+    let sql = dialect::json_select(db.pool().is_postgres(), PRELUDE_COLUMNS, PRELUDE);
     dispatch!(db.pool(), p => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(landlord)
         .bind(as_of)
@@ -629,7 +644,7 @@ pub async fn open_leases(
 /// The open charges of all leases, summed by age as of `as_of`, and the
 /// leases in arrears and overdue: from a row per day for a landlord, from
 /// the open charges and leases of one property.
-#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
 pub struct AgedTotals {
     pub not_yet_due: Money,
     pub days_0_30: Money,
@@ -642,93 +657,128 @@ pub struct AgedTotals {
     pub overdue_leases: i64,
 }
 
-pub async fn aged_totals(
-    db: &Reader,
-    landlord: Id,
-    property: Option<Id>,
-    as_of: NaiveDate,
-) -> sqlx::Result<AgedTotals> {
-    match property {
-        None => landlord_aged_totals(db, landlord, as_of).await,
-        Some(property) => property_aged_totals(db, landlord, property, as_of).await,
-    }
-}
+const AGED_COLUMNS: &str = "not_yet_due, days_0_30, days_31_60, days_61_90, days_90_plus, \
+     leases_in_arrears, overdue_leases";
 
-/// All of a landlord's properties: one pass over a row per day with open
-/// charges (`rollup_open_days`, its partial index of non-zero rows).
-async fn landlord_aged_totals(
-    db: &Reader,
-    landlord: Id,
-    as_of: NaiveDate,
-) -> sqlx::Result<AgedTotals> {
-    let [limit_30, limit_60, limit_90] = AgeLimits::new(as_of).limits();
-    let sum = |column: &str, days: &str| {
-        format!("CAST(COALESCE(SUM(CASE WHEN {days} THEN {column} END), 0) AS BIGINT)")
+/// The aged totals' one row; `$1` landlord, `$2` the date, `$4` the
+/// property or null, `$5`–`$7` the 30-, 60- and 90-day limits. All of a
+/// landlord's properties: one pass over a row per day with open charges
+/// (`rollup_open_days`, its partial index of the non-zero rows). One
+/// property: five index ranges of its open charges and two of its open
+/// leases.
+fn aged_sql(property: Option<Id>) -> String {
+    let named = |values: [String; 7]| {
+        let names = AGED_COLUMNS.split(", ").map(str::trim);
+        let columns: Vec<String> = values
+            .iter()
+            .zip(names)
+            .map(|(value, name)| format!("{value} AS {name}"))
+            .collect();
+        columns.join(", ")
     };
-    let sql = format!(
-        "SELECT {} AS not_yet_due, {} AS days_0_30, {} AS days_31_60, {} AS days_61_90, \
-                {} AS days_90_plus, {} AS leases_in_arrears, {} AS overdue_leases \
-         FROM rollup_open_days WHERE landlord_id = $1 \
-           AND (amount <> 0 OR arrears_leases <> 0 OR overdue_leases <> 0)",
-        sum("amount", "day > $2"),
-        sum("amount", "day <= $2 AND day >= $3"),
-        sum("amount", "day < $3 AND day >= $4"),
-        sum("amount", "day < $4 AND day >= $5"),
-        sum("amount", "day < $5"),
-        sum("arrears_leases", "day <= $2"),
-        sum("overdue_leases", "day <= $2"),
-    );
-    dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(landlord)
-        .bind(as_of)
-        .bind(limit_30)
-        .bind(limit_60)
-        .bind(limit_90)
-        .fetch_one(p)
-        .await)
-}
-
-/// One property: five index ranges of its landlord's open charges (a
-/// property has a tenth of them or less), and two of its open leases.
-async fn property_aged_totals(
-    db: &Reader,
-    landlord: Id,
-    property: Id,
-    as_of: NaiveDate,
-) -> sqlx::Result<AgedTotals> {
-    let [limit_30, limit_60, limit_90] = AgeLimits::new(as_of).limits();
+    if property.is_none() {
+        let sum = |column: &str, days: &str| {
+            format!("CAST(COALESCE(SUM(CASE WHEN {days} THEN {column} END), 0) AS BIGINT)")
+        };
+        return format!(
+            "SELECT {} FROM rollup_open_days WHERE landlord_id = $1 \
+               AND (amount <> 0 OR arrears_leases <> 0 OR overdue_leases <> 0)",
+            named([
+                sum("amount", "day > $2"),
+                sum("amount", "day <= $2 AND day >= $5"),
+                sum("amount", "day < $5 AND day >= $6"),
+                sum("amount", "day < $6 AND day >= $7"),
+                sum("amount", "day < $7"),
+                sum("arrears_leases", "day <= $2"),
+                sum("overdue_leases", "day <= $2"),
+            ])
+        );
+    }
     let sum = |range: &str| {
         format!(
             "(SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM rollup_open_charges \
-              WHERE landlord_id = $1 AND {range} AND property_id = $3)"
+              WHERE landlord_id = $1 AND {range} AND property_id = $4)"
         )
     };
     let count = |column: &str| {
         format!(
             "(SELECT COUNT(*) FROM rollup_open_leases \
-              WHERE landlord_id = $1 AND {column} <= $2 AND property_id = $3)"
+              WHERE landlord_id = $1 AND {column} <= $2 AND property_id = $4)"
         )
     };
-    let sql = format!(
-        "SELECT {} AS not_yet_due, {} AS days_0_30, {} AS days_31_60, {} AS days_61_90, \
-                {} AS days_90_plus, {} AS leases_in_arrears, {} AS overdue_leases",
-        sum("due_date > $2"),
-        sum("due_date <= $2 AND due_date >= $4"),
-        sum("due_date < $4 AND due_date >= $5"),
-        sum("due_date < $5 AND due_date >= $6"),
-        sum("due_date < $6"),
-        count("oldest_due"),
-        count("overdue_on"),
+    format!(
+        "SELECT {}",
+        named([
+            sum("due_date > $2"),
+            sum("due_date <= $2 AND due_date >= $5"),
+            sum("due_date < $5 AND due_date >= $6"),
+            sum("due_date < $6 AND due_date >= $7"),
+            sum("due_date < $7"),
+            count("oldest_due"),
+            count("overdue_on"),
+        ])
+    )
+}
+
+/// What the arrears overview (the dashboard's and the metrics') reads, in
+/// one statement: the prelude ([`as_of_prelude`]), the aged totals and the
+/// `limit` leases with the largest open totals ([`largest_open`]).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct OverviewParts {
+    pub prelude: Vec<PreludeRow>,
+    /// One row.
+    pub aged: Vec<AgedTotals>,
+    pub largest: Vec<OpenLease>,
+}
+
+pub async fn overview(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    as_of: NaiveDate,
+    limit: i64,
+) -> sqlx::Result<OverviewParts> {
+    let postgres = db.pool().is_postgres();
+    let sql = dialect::json_object(
+        postgres,
+        &[
+            (
+                "prelude",
+                &dialect::json_select(postgres, PRELUDE_COLUMNS, PRELUDE),
+            ),
+            (
+                "aged",
+                &dialect::json_select(postgres, AGED_COLUMNS, &aged_sql(property)),
+            ),
+            (
+                "largest",
+                &dialect::json_select(postgres, OPEN_LEASE_COLUMNS, &largest_sql("$4", "$8")),
+            ),
+        ],
     );
-    dispatch!(db.pool(), p => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let [limit_30, limit_60, limit_90] = AgeLimits::new(as_of).limits();
+    let json: String = dispatch!(db.pool(), p => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(landlord)
         .bind(as_of)
+        .bind(Period::containing(as_of))
         .bind(property)
         .bind(limit_30)
         .bind(limit_60)
         .bind(limit_90)
+        .bind(limit)
         .fetch_one(p)
-        .await)
+        .await)?;
+    serde_json::from_str(&json).map_err(|err| sqlx::Error::Decode(Box::new(err)))
+}
+
+/// The leases with the largest open totals; `$1` landlord, `property` and
+/// `limit` the parameters of the property (or null) and of how many.
+fn largest_sql(property: &str, limit: &str) -> String {
+    format!(
+        "SELECT {OPEN_LEASE_COLUMNS} FROM rollup_open_leases \
+         WHERE landlord_id = $1 AND ({property} IS NULL OR property_id = {property}) \
+         ORDER BY open_total DESC, lease_id DESC LIMIT {limit}"
+    )
 }
 
 /// The `limit` leases with the largest open totals (all time), in no
@@ -742,11 +792,7 @@ pub async fn largest_open(
     let sql = dialect::json_select(
         db.pool().is_postgres(),
         OPEN_LEASE_COLUMNS,
-        &format!(
-            "SELECT {OPEN_LEASE_COLUMNS} FROM rollup_open_leases \
-             WHERE landlord_id = $1 AND ($2 IS NULL OR property_id = $2) \
-             ORDER BY open_total DESC, lease_id DESC LIMIT $3"
-        ),
+        &largest_sql("$2", "$3"),
     );
     dispatch!(db.pool(), p => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(landlord)
