@@ -165,17 +165,25 @@ impl L2 {
             .await;
     }
 
-    /// `SET … PX` of every `(key, bytes, ttl)`, pipelined.
-    pub async fn set_many(&self, items: Vec<(String, Vec<u8>, Duration)>) {
+    /// `SET … PX` of every `(key, bytes, ttl)` and `PEXPIRE` of every
+    /// `(key, ttl)` in `expire`, pipelined.
+    pub async fn set_many(
+        &self,
+        items: Vec<(String, Vec<u8>, Duration)>,
+        expire: Vec<(String, Duration)>,
+    ) {
+        let millis = |ttl: Duration| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut pipe = redis::pipe();
         for (key, bytes, ttl) in items {
-            let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
             pipe.cmd("SET")
                 .arg(key)
                 .arg(bytes)
                 .arg("PX")
-                .arg(ms)
+                .arg(millis(ttl))
                 .ignore();
+        }
+        for (key, ttl) in expire {
+            pipe.cmd("PEXPIRE").arg(key).arg(millis(ttl)).ignore();
         }
         let _: Option<Value> = self.run(pipe).await;
     }

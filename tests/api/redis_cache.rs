@@ -131,12 +131,37 @@ async fn a_view_patched_by_one_instance_is_an_l2_hit_on_the_other() {
     let before = read(&a, METRICS, &token).await;
     assert_eq!(before.x_cache, "MISS");
     assert_eq!(read(&b, METRICS, &token).await.x_cache, "HIT-L2");
+    let pattern = "mfuko:*:v2:metrics:payments:*";
+    let keys = || -> Vec<String> {
+        let mut keys = redis.keys(pattern);
+        keys.retain(|key| !key.ends_with(":lease"));
+        keys
+    };
+    let [key_before] = keys().try_into().expect("one metrics key");
 
     pay(&a, &token, lease, 450_000).await;
     let after = read(&b, METRICS, &token).await;
     assert_eq!(collected(&after.body), collected(&before.body) + 450_000);
     assert_eq!(after.x_cache, "HIT-L2", "{}", after.body);
     assert_eq!(after.body, read(&a, METRICS, &token).await.body);
+
+    // The patched entry's predecessor leaves Redis within seconds instead of
+    // holding its bytes for the rest of its TTL; the patched one keeps its.
+    let mut redis_conn = redis.connection();
+    let ttl_ms = |conn: &mut redis::Connection, key: &str| {
+        redis::cmd("PTTL")
+            .arg(key)
+            .query::<i64>(conn)
+            .expect("PTTL")
+    };
+    let left = ttl_ms(&mut redis_conn, &key_before);
+    assert!(
+        (0..=5_000).contains(&left),
+        "the old key has {left} ms left"
+    );
+    for key in keys().iter().filter(|key| **key != key_before) {
+        assert!(ttl_ms(&mut redis_conn, key) > 5_000, "{key} expires early");
+    }
 }
 
 /// Default mode: another instance sees a write once the announcement
