@@ -83,8 +83,10 @@ pub(super) const LEASE_COLUMNS: &str = "lease_id, landlord_id, property_id, open
 
 /// Each lease's open charges summed (`open` is the open charges' rows: the
 /// table, or [`open_sql`] for the audit), of every lease or of lease `$1`.
+/// Summed before the lease, unit and tenant are joined: once per lease, not
+/// once per open charge.
 pub(super) fn leases_sql(postgres: bool, open: &str, one_lease: bool) -> String {
-    let overdue_on = dialect::plus_days(postgres, "MIN(o.due_date)", "l.grace_days + 1");
+    let overdue_on = dialect::plus_days(postgres, "s.oldest_due", "l.grace_days + 1");
     let charge = format!(
         "{} || ':' || CAST(o.amount AS TEXT)",
         dialect::iso_date(postgres, "o.due_date")
@@ -96,12 +98,15 @@ pub(super) fn leases_sql(postgres: bool, open: &str, one_lease: bool) -> String 
         ""
     };
     format!(
-        "SELECT o.lease_id, o.landlord_id, o.property_id, CAST(SUM(o.amount) AS BIGINT) AS open_total, \
-                MIN(o.due_date) AS oldest_due, MAX(o.due_date) AS newest_due, {overdue_on} AS overdue_on, \
-                u.label AS unit_label, t.name AS tenant_name, l.grace_days, {charges} AS charges \
-         FROM ({open}) o JOIN leases l ON l.id = o.lease_id \
-         JOIN units u ON u.id = l.unit_id JOIN tenants t ON t.id = l.tenant_id {filter} \
-         GROUP BY o.lease_id, o.landlord_id, o.property_id, l.grace_days, u.label, t.name"
+        "SELECT s.lease_id, s.landlord_id, s.property_id, s.open_total, s.oldest_due, \
+                s.newest_due, {overdue_on} AS overdue_on, u.label AS unit_label, \
+                t.name AS tenant_name, l.grace_days, s.charges \
+         FROM (SELECT o.lease_id, o.landlord_id, o.property_id, \
+                      CAST(SUM(o.amount) AS BIGINT) AS open_total, MIN(o.due_date) AS oldest_due, \
+                      MAX(o.due_date) AS newest_due, {charges} AS charges \
+               FROM ({open}) o {filter} GROUP BY o.lease_id, o.landlord_id, o.property_id) s \
+         JOIN leases l ON l.id = s.lease_id \
+         JOIN units u ON u.id = l.unit_id JOIN tenants t ON t.id = l.tenant_id"
     )
 }
 
