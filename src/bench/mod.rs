@@ -29,6 +29,9 @@ pub struct Plan {
     pub connections: usize,
     pub warmup: Duration,
     pub duration: Duration,
+    /// Times the scenarios are run, one after another in each round; every
+    /// figure is the median round's (see [`combine`]).
+    pub rounds: usize,
     pub scenarios: Vec<String>,
     /// Landlords the write-mix spreads over.
     pub landlords: u32,
@@ -54,11 +57,16 @@ pub struct ScenarioResult {
     pub scenario: String,
     #[serde(flatten)]
     pub outcome: Outcome,
-    /// Throughput ÷ the baseline's, same run.
+    /// Throughput ÷ the baseline's in the same round; the median over the
+    /// rounds.
     pub vs_baseline: Option<f64>,
-    /// Throughput ÷ the floor's (a bare server of the same bytes), same run.
+    /// Throughput ÷ the floor's (a bare server of the same bytes) in the
+    /// same round; the median over the rounds.
     pub vs_floor: Option<f64>,
-    /// The server's peak resident memory (VmHWM) over the scenario.
+    /// Each round's throughput, in order (the outcome is the median one's).
+    pub rounds: Vec<f64>,
+    /// The server's peak resident memory (VmHWM) over the scenario, the
+    /// highest of the rounds.
     pub peak_rss_mib: Option<f64>,
     /// What the freshness scenario found.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -210,7 +218,8 @@ impl Server {
     }
 }
 
-/// Runs the plan's scenarios, reporting each on `progress`.
+/// Runs the plan's scenarios `plan.rounds` times over, reporting each on
+/// `progress`, and combines the rounds ([`combine`]).
 pub async fn run(
     plan: &Plan,
     progress: &indicatif::ProgressBar,
@@ -219,15 +228,33 @@ pub async fn run(
         .pool_max_idle_per_host(plan.connections)
         .build()
         .context("HTTP client")?;
+    let mut rounds = Vec::new();
+    for round in 1..=plan.rounds.max(1) {
+        rounds.push(run_round(&client, plan, progress, round).await?);
+    }
+    Ok(combine(rounds))
+}
+
+/// One round: every scenario once, in the plan's order. The freshness
+/// check, a count of stale reads rather than a speed, runs in the first.
+async fn run_round(
+    client: &Client,
+    plan: &Plan,
+    progress: &indicatif::ProgressBar,
+    round: usize,
+) -> anyhow::Result<Vec<ScenarioResult>> {
     let mut results: Vec<ScenarioResult> = Vec::new();
     for scenario in &plan.scenarios {
+        if scenario == "freshness" && round > 1 {
+            continue;
+        }
         if scenario == "dashboard-l2" && plan.redis_url.is_none() && plan.urls.is_empty() {
             progress.println("dashboard-l2: skipped (needs --redis-url)");
             continue;
         }
-        progress.set_message(scenario.clone());
+        progress.set_message(format!("round {round}: {scenario}"));
         if scenario == "freshness" {
-            match freshness_scenario(&client, plan).await? {
+            match freshness_scenario(client, plan).await? {
                 Some(result) => results.push(result),
                 None => progress.println("freshness: skipped (give two --url, or none)"),
             }
@@ -235,7 +262,7 @@ pub async fn run(
         }
         let (server, base) = match (scenario.as_str(), plan.urls.first()) {
             ("floor", _) => {
-                let server = floor_server(&client, plan).await?;
+                let server = floor_server(client, plan).await?;
                 let base = server.url.clone();
                 (Some((server, None)), base)
             }
@@ -252,17 +279,18 @@ pub async fn run(
                 (Some((server, copy)), base)
             }
         };
-        let outcome = drive(&client, plan, scenario, &base).await?;
+        let outcome = drive(client, plan, scenario, &base).await?;
         let peak_rss_mib = server
             .as_ref()
             .and_then(|(server, _)| server.peak_rss_mib());
         drop(server);
         progress.println(format!(
-            "{scenario}: {:.0} req/s, p50 {} µs, p99 {} µs",
+            "round {round}: {scenario}: {:.0} req/s, p50 {} µs, p99 {} µs",
             outcome.throughput, outcome.p50_us, outcome.p99_us
         ));
         results.push(ScenarioResult {
             scenario: scenario.clone(),
+            rounds: vec![outcome.throughput],
             outcome,
             vs_baseline: None,
             vs_floor: None,
@@ -283,6 +311,42 @@ pub async fn run(
         result.vs_floor = floor.map(|f| result.outcome.throughput / f);
     }
     Ok(results)
+}
+
+/// One result per scenario from the rounds' (each compared with its own
+/// round's baseline and floor). This machine's speed drifts by a third
+/// within minutes, more than most changes move a figure; a ratio of two
+/// measurements seconds apart, the median of several, moves much less than
+/// one of two measurements minutes apart. The outcome (throughput and
+/// latencies) is the round's with the median throughput.
+pub fn combine(rounds: Vec<Vec<ScenarioResult>>) -> Vec<ScenarioResult> {
+    let mut combined: Vec<ScenarioResult> = Vec::new();
+    let mut all: Vec<Vec<ScenarioResult>> = Vec::new();
+    for result in rounds.into_iter().flatten() {
+        match combined.iter().position(|c| c.scenario == result.scenario) {
+            Some(at) => all[at].push(result),
+            None => {
+                combined.push(result.clone());
+                all.push(vec![result]);
+            }
+        }
+    }
+    for (result, mut runs) in combined.iter_mut().zip(all) {
+        result.vs_baseline = median(runs.iter().filter_map(|r| r.vs_baseline));
+        result.vs_floor = median(runs.iter().filter_map(|r| r.vs_floor));
+        result.rounds = runs.iter().map(|r| r.outcome.throughput).collect();
+        result.peak_rss_mib = runs.iter().filter_map(|r| r.peak_rss_mib).reduce(f64::max);
+        runs.sort_by(|a, b| a.outcome.throughput.total_cmp(&b.outcome.throughput));
+        result.outcome = runs[runs.len() / 2].outcome.clone();
+    }
+    combined
+}
+
+/// The middle value (the upper of the two middle ones of an even count).
+fn median(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied()
 }
 
 /// The floor: a bare axum server (`mfuko bench-floor`) answering with the
@@ -356,6 +420,7 @@ async fn freshness_scenario(
     drop(scratch);
     Ok(Some(ScenarioResult {
         scenario: "freshness".to_owned(),
+        rounds: vec![outcome.throughput],
         outcome,
         vs_baseline: None,
         vs_floor: None,
@@ -584,12 +649,58 @@ pub fn data_dir() -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn result(scenario: &str, throughput: f64, baseline: f64) -> ScenarioResult {
+        ScenarioResult {
+            scenario: scenario.to_owned(),
+            outcome: Outcome {
+                requests: 0,
+                errors: 0,
+                seconds: 1.0,
+                throughput,
+                p50_us: throughput as u64,
+                p90_us: 0,
+                p99_us: 0,
+                max_us: 0,
+            },
+            vs_baseline: Some(throughput / baseline),
+            vs_floor: None,
+            rounds: vec![throughput],
+            peak_rss_mib: Some(throughput / 1000.0),
+            freshness: None,
+        }
+    }
+
+    #[test]
+    fn rounds_combine_into_medians_of_same_round_ratios() {
+        // The machine slows down in round 2 and speeds up in round 3: each
+        // round's ratio holds, whatever the speed.
+        let rounds = [(100.0, 50.0), (60.0, 31.0), (140.0, 69.0)].map(|(baseline, hit)| {
+            vec![
+                result("baseline", baseline, baseline),
+                result("hit", hit, baseline),
+            ]
+        });
+        let combined = combine(rounds.into());
+        let hit = &combined[1];
+        assert_eq!(hit.scenario, "hit");
+        assert_eq!(hit.rounds, [50.0, 31.0, 69.0]);
+        // Ratios 0.5, 0.517, 0.493: the median is 0.5 (the median
+        // throughputs, 50 of 100, would agree here, not in general).
+        assert_eq!(hit.vs_baseline, Some(0.5));
+        assert_eq!(hit.outcome.throughput, 50.0);
+        assert_eq!(hit.outcome.p50_us, 50, "the median round's latencies");
+        assert_eq!(hit.peak_rss_mib, Some(0.069), "the highest peak");
+        assert_eq!(combined[0].vs_baseline, Some(1.0));
+    }
+
     #[test]
     fn writes_are_spread_over_every_landlord() {
         let mut writes = [0; 5];
         for n in 0..1_000 {
-            if super::is_write(n) {
-                writes[super::landlord_for(n, 5)] += 1;
+            if is_write(n) {
+                writes[landlord_for(n, 5)] += 1;
             }
         }
         assert_eq!(writes, [10; 5]);

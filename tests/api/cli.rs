@@ -317,6 +317,8 @@ fn bench_measures_every_scenario() {
             "0.1",
             "--connections",
             "2",
+            "--rounds",
+            "2",
             "--today",
             &day.to_string(),
         ]);
@@ -375,6 +377,17 @@ fn bench_measures_every_scenario() {
     assert!(stdout.contains("freshness: "), "{stdout}");
     for scenario in scenarios {
         assert_eq!(scenario["errors"], 0, "{scenario}");
+        // Every scenario ran in both rounds but the freshness check.
+        let rounds = if scenario["scenario"] == "freshness" {
+            1
+        } else {
+            2
+        };
+        assert_eq!(
+            scenario["rounds"].as_array().map(Vec::len),
+            Some(rounds),
+            "{scenario}"
+        );
         // Each ran against a server whose peak memory was read.
         assert!(
             scenario["peak_rss_mib"]

@@ -37,6 +37,7 @@ pub async fn run(mut settings: Settings, args: BenchArgs) -> anyhow::Result<()> 
         connections: args.connections.max(1),
         warmup: Duration::from_secs_f64(args.warmup.max(0.0)),
         duration: Duration::from_secs_f64(args.duration.max(0.1)),
+        rounds: args.rounds.max(1),
         scenarios: args
             .scenarios
             .clone()
@@ -51,7 +52,7 @@ pub async fn run(mut settings: Settings, args: BenchArgs) -> anyhow::Result<()> 
     progress.finish_and_clear();
 
     println!(
-        "\n{:<16} {:>10} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9} {:>9} {:>9}",
+        "\n{:<16} {:>10} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9} {:>9} {:>9}  rounds' req/s",
         "scenario",
         "req/s",
         "p50 µs",
@@ -67,7 +68,7 @@ pub async fn run(mut settings: Settings, args: BenchArgs) -> anyhow::Result<()> 
     for r in &results {
         let o = &r.outcome;
         println!(
-            "{:<16} {:>10.0} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9} {:>9} {:>9}",
+            "{:<16} {:>10.0} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9} {:>9} {:>9}  {}",
             r.scenario,
             o.throughput,
             o.p50_us,
@@ -78,7 +79,12 @@ pub async fn run(mut settings: Settings, args: BenchArgs) -> anyhow::Result<()> 
             ratio(r.vs_baseline),
             ratio(r.vs_floor),
             r.peak_rss_mib
-                .map_or_else(|| "-".to_owned(), |x| format!("{x:.0}"))
+                .map_or_else(|| "-".to_owned(), |x| format!("{x:.0}")),
+            r.rounds
+                .iter()
+                .map(|x| format!("{x:.0}"))
+                .collect::<Vec<_>>()
+                .join(" / ")
         );
     }
     let throughput = |name: &str| {
@@ -125,7 +131,10 @@ pub async fn run(mut settings: Settings, args: BenchArgs) -> anyhow::Result<()> 
             "database": Secret::new(database_url).redacted_url(),
             "redis": args.redis_url.is_some(),
         },
-        "load": { "connections": plan.connections, "warmup_s": args.warmup, "duration_s": args.duration },
+        "load": {
+            "connections": plan.connections, "warmup_s": args.warmup,
+            "duration_s": args.duration, "rounds": plan.rounds,
+        },
         "seed_rows_per_sec": seed_rows_per_sec,
         "scenarios": results,
     });

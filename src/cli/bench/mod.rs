@@ -39,6 +39,11 @@ pub struct BenchArgs {
     /// Unmeasured seconds before each measurement.
     #[arg(long, default_value_t = 2.0)]
     pub warmup: f64,
+    /// Rounds of every scenario; each figure is the median of the rounds,
+    /// each ratio the median of the rounds' (with the same round's
+    /// baseline and floor).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
     /// Comma-separated subset of: floor, baseline, dashboard-hit,
     /// page-dashboard (the web app's page), dashboard-l2, dashboard-cold,
     /// reports-cold, write-mix, month-start, freshness.
