@@ -74,7 +74,11 @@ fn cache_paths(c: &mut Criterion) {
             b.to_async(&runtime).iter(|| async {
                 let next = generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 cache
-                    .advance(&[(Some(1), Data::Payments, next)], None)
+                    .advance(
+                        &[(Some(1), Data::Payments, next)],
+                        None,
+                        &mut Default::default(),
+                    )
                     .await
             })
         });

@@ -165,12 +165,15 @@ impl L2 {
             .await;
     }
 
-    /// `SET … PX` of every `(key, bytes, ttl)` and `PEXPIRE` of every
-    /// `(key, ttl)` in `expire`, pipelined.
+    /// `SET … PX` of every `(key, bytes, ttl)`, `PEXPIRE` of every
+    /// `(key, ttl)` in `expire`, then `PUBLISH` of `announce` (channel,
+    /// message): one round trip, which Redis runs in order, so a subscriber
+    /// hears the message after the keys are set.
     pub async fn set_many(
         &self,
         items: Vec<(String, Vec<u8>, Duration)>,
         expire: Vec<(String, Duration)>,
+        announce: Option<(&str, &str)>,
     ) {
         let millis = |ttl: Duration| u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut pipe = redis::pipe();
@@ -184,6 +187,9 @@ impl L2 {
         }
         for (key, ttl) in expire {
             pipe.cmd("PEXPIRE").arg(key).arg(millis(ttl)).ignore();
+        }
+        if let Some((channel, message)) = announce {
+            pipe.cmd("PUBLISH").arg(channel).arg(message).ignore();
         }
         let _: Option<Value> = self.run(pipe).await;
     }

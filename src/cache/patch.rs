@@ -32,14 +32,13 @@ use crate::cache::{
 use crate::types::Id;
 
 /// What a write's patches leave to do around the instance's move to the
-/// new keys: their entries to share in Redis, in one pipeline before it
-/// ([`Cache::share_patched`]), and the keys they replaced, dropped from the
-/// L1 after it ([`Cache::drop_superseded`]).
+/// new keys: their entries to share in Redis, in the pipeline that
+/// announces the move ([`Cache::advance`]), and the keys they replaced,
+/// dropped from the L1 after it ([`Cache::drop_superseded`]).
 #[derive(Debug, Default)]
 pub struct Patched {
     superseded: Vec<String>,
-    /// `(key, envelope, time to live)`.
-    shared: Vec<(String, Vec<u8>, Duration)>,
+    shared: SharedEntries,
     /// The keys the shared entries replace, with their shortened lives
     /// ([`RETIRED_GRACE`]).
     retired: Vec<(String, Duration)>,
@@ -51,6 +50,27 @@ pub struct Patched {
 /// TTL, each payment's predecessors stayed for minutes — a ~225 KiB arrears
 /// list per payment, gigabytes of Redis on a busy 1st of the month.
 const RETIRED_GRACE: Duration = Duration::from_secs(5);
+
+/// The largest patched body shared in Redis. A landlord's arrears list
+/// (~150 bytes a debtor: ~216 KiB for 1,455) went to Redis with every
+/// payment, and that cost ~0.6 ms of the machine per payment, a quarter of
+/// it (PERFORMANCE.md); another instance that reads the list computes it
+/// from the roll-ups instead, and shares that. The other views are a few
+/// KiB.
+pub const SHARED_PATCH_MAX_BYTES: usize = 64 * 1024;
+
+impl Patched {
+    /// The entries to share and the keys to retire, taken.
+    pub(super) fn take_shared(&mut self) -> (SharedEntries, Vec<(String, Duration)>) {
+        (
+            std::mem::take(&mut self.shared),
+            std::mem::take(&mut self.retired),
+        )
+    }
+}
+
+/// `(key, envelope, time to live)` of the entries to share.
+pub(super) type SharedEntries = Vec<(String, Vec<u8>, Duration)>;
 
 /// Where one view is patched: its keys before and after the write.
 #[derive(Debug, Clone)]
@@ -145,9 +165,11 @@ impl Cache {
         entry.exact = true;
         if self.inner.l2.is_some() {
             let ttl = entry.fresh_until.saturating_duration_since(started);
-            patched
-                .shared
-                .push((target.after.clone(), entry.encode(), ttl));
+            if entry.body.len() <= SHARED_PATCH_MAX_BYTES {
+                patched
+                    .shared
+                    .push((target.after.clone(), entry.encode(), ttl));
+            }
             // Never longer than it had left: the patched entry lives no
             // longer than its base.
             patched
@@ -158,23 +180,6 @@ impl Cache {
         self.inner.stats.patched(target.view);
         self.inner.l1.insert(target.after, Arc::new(entry)).await;
         patched.superseded.push(target.before);
-    }
-
-    /// Writes the patched entries to Redis, in one round trip (one `SET`
-    /// after another cost ~2 ms per payment, the arrears list ~180 KiB of
-    /// it). Called before the instance announces the write, so the others
-    /// find them when they move to the new keys; a failure only leaves them
-    /// to compute the views.
-    pub async fn share_patched(&self, patched: &mut Patched) {
-        if let Some(l2) = &self.inner.l2
-            && !patched.shared.is_empty()
-        {
-            l2.set_many(
-                std::mem::take(&mut patched.shared),
-                std::mem::take(&mut patched.retired),
-            )
-            .await;
-        }
     }
 
     /// Drops the entries patches replaced: after the write has moved this

@@ -183,10 +183,9 @@ impl WritePath {
                 && payment.facts.landlord_id == Some(*landlord)
             {
                 patched = patcher.new_payment(payment, *generation).await;
-                self.cache.share_patched(&mut patched).await;
             }
             let lsn = self.position_after_commit().await;
-            self.cache.advance(&bumped, lsn).await;
+            self.cache.advance(&bumped, lsn, &mut patched).await;
             self.cache.drop_superseded(patched).await;
         }
         if !writing.is_empty() {
