@@ -16,12 +16,44 @@ use crate::db::{
 };
 use crate::error::AppResult;
 use crate::reports::{DateRange, Scope, payments::CountAmount};
-use crate::types::{Id, Money, PaymentStatus};
+use crate::types::{Id, Money, PaymentStatus, Period};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     RollUps,
     History,
+}
+
+/// Where `range`'s sums come from: the months read whole from the roll-ups
+/// (`first..=last`) and the parts read from the history (all of it for
+/// [`Source::History`]). For the roll-ups, the whole months the range
+/// covers and the parts of months at its ends, except that a last part
+/// running from its month's first day (a month to date, the reports'
+/// default range) is read from that month's roll-up when nothing of the
+/// scope is dated later in the month: the roll-up is then exactly the part.
+/// Its history is a day's payments on the 1st of the month (thousands on a
+/// busy one), half a month's on the 15th.
+async fn split(
+    reader: &Reader,
+    scope: Scope,
+    range: DateRange,
+    source: Source,
+) -> AppResult<(Option<(Period, Period)>, Vec<DateRange>)> {
+    if source == Source::History {
+        return Ok((None, vec![range]));
+    }
+    let (mut whole, mut parts) = range.split();
+    if let Some(last) = parts.last().copied() {
+        let month = Period::containing(last.to);
+        if last.to == range.to
+            && last.from == month.first_day()
+            && !read::dated_after(reader, scope.landlord, scope.property, last.to, month).await?
+        {
+            parts.pop();
+            whole = Some((whole.map_or(month, |(first, _)| first), month));
+        }
+    }
+    Ok((whole, parts))
 }
 
 /// Billed and collected over a range, by property and by month.
@@ -75,10 +107,7 @@ pub(crate) async fn billed_and_collected(
     source: Source,
 ) -> AppResult<Sums> {
     let Scope { landlord, property } = scope;
-    let (whole, parts) = match source {
-        Source::RollUps => range.split(),
-        Source::History => (None, vec![range]),
-    };
+    let (whole, parts) = split(reader, scope, range, source).await?;
     let mut totals = Sums::default();
     if let Some(months) = whole {
         let (billed, collected) = tokio::try_join!(
@@ -108,10 +137,7 @@ pub(crate) async fn collected_by_method(
     source: Source,
 ) -> AppResult<Vec<CollectedByMethod>> {
     let Scope { landlord, property } = scope;
-    let (whole, parts) = match source {
-        Source::RollUps => range.split(),
-        Source::History => (None, vec![range]),
-    };
+    let (whole, parts) = split(reader, scope, range, source).await?;
     let mut rows = match whole {
         Some(months) => read::collected_by_method(reader, landlord, property, months).await?,
         None => Vec::new(),
@@ -149,10 +175,7 @@ pub(crate) async fn payment_groups(
     source: Source,
 ) -> AppResult<Vec<PaymentGroup>> {
     let Scope { landlord, property } = scope;
-    let (whole, parts) = match source {
-        Source::RollUps => range.split(),
-        Source::History => (None, vec![range]),
-    };
+    let (whole, parts) = split(reader, scope, range, source).await?;
     let mut rows = match whole {
         Some(months) => read::payment_groups(reader, landlord, property, status, months).await?,
         None => Vec::new(),

@@ -1164,7 +1164,35 @@ fn oracle_month_helpers() {
     assert_eq!(oracle::month_of(date(2024, 3, 1)), "2024-03");
 }
 
+/// A month to date is read from its month's roll-up only when nothing is
+/// dated later in the month: a charge due after today stays out of it, and
+/// the whole month still counts it.
+async fn a_month_to_date_leaves_out_what_is_due_later_in_it(app: TestApp) {
+    let (_, token) = app.landlord("later@example.co.ke").await;
+    let t = token.as_str();
+    let lease = crate::helpers::setup_lease(&app, t, None).await.lease;
+    let today = today();
+    let month = Period::containing(today);
+    let path = "/api/v1/reports/financial";
+    let billed = |report: &Value| report["total"]["billed"].as_i64().expect("billed");
+    let before = billed(&app.get(path, t).await.expect(StatusCode::OK));
+    let period = month.to_string();
+    charge(&app, t, lease, &period, "other", 40_000, &today.to_string()).await;
+    let with_today = billed(&app.get(path, t).await.expect(StatusCode::OK));
+    assert_eq!(with_today, before + 40_000);
+    if today < month.last_day() {
+        let last_day = month.last_day().to_string();
+        charge(&app, t, lease, &period, "other", 70_000, &last_day).await;
+        let report = app.get(path, t).await.expect(StatusCode::OK);
+        assert_eq!(billed(&report), with_today, "{report}");
+        let whole = format!("{path}?from={}&to={last_day}", month.first_day());
+        let whole = app.get(&whole, t).await.expect(StatusCode::OK);
+        assert_eq!(billed(&whole), with_today + 70_000, "{whole}");
+    }
+}
+
 crate::on_both_databases!(
+    a_month_to_date_leaves_out_what_is_due_later_in_it,
     generated_seed_1,
     generated_seed_7,
     generated_seed_42,

@@ -181,6 +181,30 @@ pub async fn dashboard_money(
     .and_then(|json: String| dialect::parse_rows(&json))
 }
 
+/// Whether anything of the landlord's (one property's) that a month's
+/// roll-ups count is dated after `day` in `month`: a non-void charge due,
+/// or a payment (any status) paid. Two index probes.
+pub async fn dated_after(
+    db: &Reader,
+    landlord: Id,
+    property: Option<Id>,
+    day: NaiveDate,
+    month: Period,
+) -> sqlx::Result<bool> {
+    let sql = "SELECT EXISTS (SELECT 1 FROM charges WHERE landlord_id = $1 AND due_date > $2 \
+                                AND due_date <= $3 AND NOT void \
+                                AND ($4 IS NULL OR property_id = $4)) \
+                   OR EXISTS (SELECT 1 FROM payments WHERE landlord_id = $1 AND paid_on > $2 \
+                                AND paid_on <= $3 AND ($4 IS NULL OR property_id = $4))";
+    dispatch!(db.pool(), p => sqlx::query_scalar(sql)
+        .bind(landlord)
+        .bind(day)
+        .bind(month.last_day())
+        .bind(property)
+        .fetch_one(p)
+        .await)
+}
+
 /// Confirmed payments paid in the months `first..=last`, per method.
 pub async fn collected_by_method(
     db: &Reader,
