@@ -506,6 +506,7 @@ impl Cache {
     /// view that depends on them moves to a new key, here at once and on the
     /// other instances when the announcement arrives, and their reads use
     /// only replicas that have replayed the write.
+    ///
     /// A write's patched entries ([`patch::Patched`]) go to Redis in the
     /// pipeline of its first announcement, ahead of it (one SET after
     /// another cost ~2 ms per payment; a pipeline of their own, a round trip

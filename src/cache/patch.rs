@@ -39,7 +39,8 @@ use crate::types::Id;
 pub struct Patched {
     superseded: Vec<String>,
     shared: SharedEntries,
-    /// The keys the shared entries replace, with their shortened lives
+    /// The keys the patched entries replace (shared or not: a large one's
+    /// predecessor may be in Redis), with their shortened lives
     /// ([`RETIRED_GRACE`]).
     retired: Vec<(String, Duration)>,
 }
@@ -57,7 +58,7 @@ const RETIRED_GRACE: Duration = Duration::from_secs(5);
 /// it (PERFORMANCE.md); another instance that reads the list computes it
 /// from the roll-ups instead, and shares that. The other views are a few
 /// KiB.
-pub const SHARED_PATCH_MAX_BYTES: usize = 64 * 1024;
+const SHARED_PATCH_MAX_BYTES: usize = 64 * 1024;
 
 impl Patched {
     /// The entries to share and the keys to retire, taken.

@@ -73,9 +73,10 @@ pub async fn compute(
     range: DateRange,
     source: Source,
 ) -> AppResult<FinancialReport> {
+    let pieces = sums::pieces(reader, scope, range, source).await?;
     let (totals, methods) = tokio::try_join!(
-        sums::billed_and_collected(reader, scope, range, source),
-        sums::collected_by_method(reader, scope, range, source),
+        sums::billed_and_collected(reader, scope, &pieces),
+        sums::collected_by_method(reader, scope, &pieces),
     )?;
     Ok(assemble(scope, range, totals, methods))
 }

@@ -64,7 +64,8 @@ impl Series {
         source: Source,
     ) -> AppResult<Series> {
         let range = Series::range(today)?;
-        let sums = sums::billed_and_collected(reader, scope, range, source).await?;
+        let pieces = sums::pieces(reader, scope, range, source).await?;
+        let sums = sums::billed_and_collected(reader, scope, &pieces).await?;
         Ok(Series { range, sums })
     }
 

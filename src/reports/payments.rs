@@ -75,8 +75,9 @@ pub async fn compute(
     status: Option<PaymentStatus>,
     source: Source,
 ) -> AppResult<PaymentsReport> {
+    let pieces = sums::pieces(reader, scope, range, source).await?;
     let (groups, recent) = tokio::try_join!(
-        sums::payment_groups(reader, scope, range, status, source),
+        sums::payment_groups(reader, scope, &pieces, status),
         async {
             Ok(reports::recent_payments(
                 reader,

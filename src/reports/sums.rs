@@ -24,23 +24,34 @@ pub enum Source {
     History,
 }
 
-/// Where `range`'s sums come from: the months read whole from the roll-ups
-/// (`first..=last`) and the parts read from the history (all of it for
-/// [`Source::History`]). For the roll-ups, the whole months the range
+/// Where a range's sums come from: the months read whole from the roll-ups
+/// (`first..=last`) and the parts read from the history.
+#[derive(Debug, Clone)]
+pub(crate) struct Pieces {
+    whole: Option<(Period, Period)>,
+    parts: Vec<DateRange>,
+}
+
+/// `range` in [`Pieces`]: all of it from the history for
+/// [`Source::History`]. For the roll-ups, the whole months the range
 /// covers and the parts of months at its ends, except that a last part
 /// running from its month's first day (a month to date, the reports'
 /// default range) is read from that month's roll-up when nothing of the
 /// scope is dated later in the month: the roll-up is then exactly the part.
 /// Its history is a day's payments on the 1st of the month (thousands on a
-/// busy one), half a month's on the 15th.
-async fn split(
+/// busy one), half a month's on the 15th. Computed once per report (one
+/// check), then read by each of its sums.
+pub(crate) async fn pieces(
     reader: &Reader,
     scope: Scope,
     range: DateRange,
     source: Source,
-) -> AppResult<(Option<(Period, Period)>, Vec<DateRange>)> {
+) -> AppResult<Pieces> {
     if source == Source::History {
-        return Ok((None, vec![range]));
+        return Ok(Pieces {
+            whole: None,
+            parts: vec![range],
+        });
     }
     let (mut whole, mut parts) = range.split();
     if let Some(last) = parts.last().copied() {
@@ -53,7 +64,7 @@ async fn split(
             whole = Some((whole.map_or(month, |(first, _)| first), month));
         }
     }
-    Ok((whole, parts))
+    Ok(Pieces { whole, parts })
 }
 
 /// Billed and collected over a range, by property and by month.
@@ -99,17 +110,16 @@ fn add(sums: &mut (Money, Money), side: usize, amount: Money) {
     }
 }
 
-/// Billed and collected over `range`, by property and by month.
+/// Billed and collected over a range (its `pieces`), by property and by
+/// month.
 pub(crate) async fn billed_and_collected(
     reader: &Reader,
     scope: Scope,
-    range: DateRange,
-    source: Source,
+    pieces: &Pieces,
 ) -> AppResult<Sums> {
     let Scope { landlord, property } = scope;
-    let (whole, parts) = split(reader, scope, range, source).await?;
     let mut totals = Sums::default();
-    if let Some(months) = whole {
+    if let Some(months) = pieces.whole {
         let (billed, collected) = tokio::try_join!(
             read::billed(reader, landlord, property, months),
             read::collected(reader, landlord, property, months),
@@ -118,7 +128,7 @@ pub(crate) async fn billed_and_collected(
         totals.add_slices(&collected, 1);
     }
     // The parts are disjoint from the whole months: their sums only add.
-    for part in parts {
+    for part in &pieces.parts {
         let (billed, collected) = tokio::try_join!(
             reports::billed_by_property_month(reader, landlord, property, part.from, part.to),
             reports::collected_by_property_month(reader, landlord, property, part.from, part.to),
@@ -129,20 +139,18 @@ pub(crate) async fn billed_and_collected(
     Ok(totals)
 }
 
-/// Collected per method over `range`, in method order.
+/// Collected per method over a range (its `pieces`), in method order.
 pub(crate) async fn collected_by_method(
     reader: &Reader,
     scope: Scope,
-    range: DateRange,
-    source: Source,
+    pieces: &Pieces,
 ) -> AppResult<Vec<CollectedByMethod>> {
     let Scope { landlord, property } = scope;
-    let (whole, parts) = split(reader, scope, range, source).await?;
-    let mut rows = match whole {
+    let mut rows = match pieces.whole {
         Some(months) => read::collected_by_method(reader, landlord, property, months).await?,
         None => Vec::new(),
     };
-    for part in parts {
+    for part in &pieces.parts {
         rows.extend(
             reports::collected_by_method(reader, landlord, property, part.from, part.to).await?,
         );
@@ -165,22 +173,20 @@ pub(crate) fn merged_by_method(rows: Vec<CollectedByMethod>) -> Vec<CollectedByM
         .collect()
 }
 
-/// Payments per status and method over `range` (rows may repeat a group:
-/// callers add them up).
+/// Payments per status and method over a range (its `pieces`; rows may
+/// repeat a group: callers add them up).
 pub(crate) async fn payment_groups(
     reader: &Reader,
     scope: Scope,
-    range: DateRange,
+    pieces: &Pieces,
     status: Option<PaymentStatus>,
-    source: Source,
 ) -> AppResult<Vec<PaymentGroup>> {
     let Scope { landlord, property } = scope;
-    let (whole, parts) = split(reader, scope, range, source).await?;
-    let mut rows = match whole {
+    let mut rows = match pieces.whole {
         Some(months) => read::payment_groups(reader, landlord, property, status, months).await?,
         None => Vec::new(),
     };
-    for part in parts {
+    for part in &pieces.parts {
         rows.extend(
             reports::payment_groups(reader, landlord, property, status, part.from, part.to).await?,
         );
