@@ -24,12 +24,32 @@ pub enum Source {
     History,
 }
 
-/// Where a range's sums come from: the months read whole from the roll-ups
-/// (`first..=last`) and the parts read from the history.
+/// Where a range's sums come from, per source table: charges (billed) and
+/// payments (collected, by method, by status).
 #[derive(Debug, Clone)]
 pub(crate) struct Pieces {
+    charges: Side,
+    payments: Side,
+}
+
+/// One table's part of [`Pieces`]: the months read whole from the roll-ups
+/// (`first..=last`) and the parts read from the history.
+#[derive(Debug, Clone)]
+struct Side {
     whole: Option<(Period, Period)>,
     parts: Vec<DateRange>,
+}
+
+impl Side {
+    /// The last part folded into the whole months, when it is a month to
+    /// date that nothing of the table is dated after.
+    fn with_month_to_date(mut self, to_date: Option<Period>) -> Side {
+        if let Some(month) = to_date {
+            self.parts.pop();
+            self.whole = Some((self.whole.map_or(month, |(first, _)| first), month));
+        }
+        self
+    }
 }
 
 /// `range` in [`Pieces`]: all of it from the history for
@@ -37,10 +57,13 @@ pub(crate) struct Pieces {
 /// covers and the parts of months at its ends, except that a last part
 /// running from its month's first day (a month to date, the reports'
 /// default range) is read from that month's roll-up when nothing of the
-/// scope is dated later in the month: the roll-up is then exactly the part.
-/// Its history is a day's payments on the 1st of the month (thousands on a
-/// busy one), half a month's on the 15th. Computed once per report (one
-/// check), then read by each of its sums.
+/// scope in that table is dated later in the month: the roll-up is then
+/// exactly the part. Each table is decided on its own: payments are rarely
+/// dated after today, so the month's payments (thousands on the 1st of a
+/// busy one) come from its roll-up, while the charges due later in the
+/// month leave the charges due so far to the history (those due on the
+/// 1st, on the 1st). Computed once per report (one check), then read by
+/// each of its sums.
 pub(crate) async fn pieces(
     reader: &Reader,
     scope: Scope,
@@ -48,23 +71,31 @@ pub(crate) async fn pieces(
     source: Source,
 ) -> AppResult<Pieces> {
     if source == Source::History {
-        return Ok(Pieces {
+        let side = Side {
             whole: None,
             parts: vec![range],
+        };
+        return Ok(Pieces {
+            charges: side.clone(),
+            payments: side,
         });
     }
-    let (mut whole, mut parts) = range.split();
-    if let Some(last) = parts.last().copied() {
+    let (whole, parts) = range.split();
+    let side = Side { whole, parts };
+    let (mut charges_to_date, mut payments_to_date) = (None, None);
+    if let Some(last) = side.parts.last().copied() {
         let month = Period::containing(last.to);
-        if last.to == range.to
-            && last.from == month.first_day()
-            && !read::dated_after(reader, scope.landlord, scope.property, last.to, month).await?
-        {
-            parts.pop();
-            whole = Some((whole.map_or(month, |(first, _)| first), month));
+        if last.to == range.to && last.from == month.first_day() {
+            let later =
+                read::dated_after(reader, scope.landlord, scope.property, last.to, month).await?;
+            charges_to_date = (!later.charges).then_some(month);
+            payments_to_date = (!later.payments).then_some(month);
         }
     }
-    Ok(Pieces { whole, parts })
+    Ok(Pieces {
+        charges: side.clone().with_month_to_date(charges_to_date),
+        payments: side.with_month_to_date(payments_to_date),
+    })
 }
 
 /// Billed and collected over a range, by property and by month.
@@ -119,21 +150,27 @@ pub(crate) async fn billed_and_collected(
 ) -> AppResult<Sums> {
     let Scope { landlord, property } = scope;
     let mut totals = Sums::default();
-    if let Some(months) = pieces.whole {
-        let (billed, collected) = tokio::try_join!(
-            read::billed(reader, landlord, property, months),
-            read::collected(reader, landlord, property, months),
-        )?;
-        totals.add_slices(&billed, 0);
-        totals.add_slices(&collected, 1);
-    }
+    let (billed, collected) = tokio::try_join!(
+        whole(pieces.charges.whole, |months| read::billed(
+            reader, landlord, property, months
+        )),
+        whole(pieces.payments.whole, |months| read::collected(
+            reader, landlord, property, months
+        )),
+    )?;
+    totals.add_slices(&billed, 0);
+    totals.add_slices(&collected, 1);
     // The parts are disjoint from the whole months: their sums only add.
-    for part in &pieces.parts {
-        let (billed, collected) = tokio::try_join!(
-            reports::billed_by_property_month(reader, landlord, property, part.from, part.to),
-            reports::collected_by_property_month(reader, landlord, property, part.from, part.to),
-        )?;
+    for part in &pieces.charges.parts {
+        let billed =
+            reports::billed_by_property_month(reader, landlord, property, part.from, part.to)
+                .await?;
         totals.add_rows(&billed, 0);
+    }
+    for part in &pieces.payments.parts {
+        let collected =
+            reports::collected_by_property_month(reader, landlord, property, part.from, part.to)
+                .await?;
         totals.add_rows(&collected, 1);
     }
     Ok(totals)
@@ -146,16 +183,28 @@ pub(crate) async fn collected_by_method(
     pieces: &Pieces,
 ) -> AppResult<Vec<CollectedByMethod>> {
     let Scope { landlord, property } = scope;
-    let mut rows = match pieces.whole {
+    let mut rows = match pieces.payments.whole {
         Some(months) => read::collected_by_method(reader, landlord, property, months).await?,
         None => Vec::new(),
     };
-    for part in &pieces.parts {
+    for part in &pieces.payments.parts {
         rows.extend(
             reports::collected_by_method(reader, landlord, property, part.from, part.to).await?,
         );
     }
     Ok(merged_by_method(rows))
+}
+
+/// The slices of the whole months `months`, read by `read`, or none.
+async fn whole<F, Fut>(months: Option<(Period, Period)>, read: F) -> sqlx::Result<Vec<Slice>>
+where
+    F: FnOnce((Period, Period)) -> Fut,
+    Fut: std::future::Future<Output = sqlx::Result<Vec<Slice>>>,
+{
+    match months {
+        Some(months) => read(months).await,
+        None => Ok(Vec::new()),
+    }
 }
 
 /// One row per method, in method order, from rows that may repeat one.
@@ -182,11 +231,11 @@ pub(crate) async fn payment_groups(
     status: Option<PaymentStatus>,
 ) -> AppResult<Vec<PaymentGroup>> {
     let Scope { landlord, property } = scope;
-    let mut rows = match pieces.whole {
+    let mut rows = match pieces.payments.whole {
         Some(months) => read::payment_groups(reader, landlord, property, status, months).await?,
         None => Vec::new(),
     };
-    for part in &pieces.parts {
+    for part in &pieces.payments.parts {
         rows.extend(
             reports::payment_groups(reader, landlord, property, status, part.from, part.to).await?,
         );

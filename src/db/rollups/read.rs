@@ -182,21 +182,27 @@ pub async fn dashboard_money(
 }
 
 /// Whether anything of the landlord's (one property's) that a month's
-/// roll-ups count is dated after `day` in `month`: a non-void charge due,
-/// or a payment (any status) paid. Two index probes.
+/// roll-ups count is dated after `day` in `month`, per table: a non-void
+/// charge due, a payment (any status) paid. Two index probes.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct DatedAfter {
+    pub charges: bool,
+    pub payments: bool,
+}
+
 pub async fn dated_after(
     db: &Reader,
     landlord: Id,
     property: Option<Id>,
     day: NaiveDate,
     month: Period,
-) -> sqlx::Result<bool> {
+) -> sqlx::Result<DatedAfter> {
     let sql = "SELECT EXISTS (SELECT 1 FROM charges WHERE landlord_id = $1 AND due_date > $2 \
                                 AND due_date <= $3 AND NOT void \
-                                AND ($4 IS NULL OR property_id = $4)) \
-                   OR EXISTS (SELECT 1 FROM payments WHERE landlord_id = $1 AND paid_on > $2 \
-                                AND paid_on <= $3 AND ($4 IS NULL OR property_id = $4))";
-    dispatch!(db.pool(), p => sqlx::query_scalar(sql)
+                                AND ($4 IS NULL OR property_id = $4)) AS charges, \
+                      EXISTS (SELECT 1 FROM payments WHERE landlord_id = $1 AND paid_on > $2 \
+                                AND paid_on <= $3 AND ($4 IS NULL OR property_id = $4)) AS payments";
+    dispatch!(db.pool(), p => sqlx::query_as(sql)
         .bind(landlord)
         .bind(day)
         .bind(month.last_day())
@@ -421,7 +427,7 @@ const PRELUDE_COLUMNS: &str = "kind, lease_id, a, b";
 /// The prelude's rows ([`as_of_prelude`]); `$1` landlord, `$2` the date,
 /// `$3` its period, `$4` the property or null.
 const PRELUDE: &str = "SELECT 0 AS kind, lease_id, charged AS a, paid AS b FROM rollup_leases \
-         WHERE landlord_id = $1 AND paid > charged AND ($4 IS NULL OR property_id = $4) \
+         WHERE landlord_id = $1 AND in_credit AND ($4 IS NULL OR property_id = $4) \
          UNION ALL \
          SELECT 1, lease_id, amount, CAST(0 AS BIGINT) FROM charges \
          WHERE landlord_id = $1 AND due_date > $2 AND period > $3 AND NOT void \
