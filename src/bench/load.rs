@@ -56,57 +56,133 @@ pub struct Outcome {
     pub max_us: u64,
 }
 
+/// What a scenario sends: its `n`th request (numbers run on across the
+/// slices of an alternated run).
+pub type Next = Arc<dyn Fn(u64) -> Request + Send + Sync>;
+
 /// Drives `next` (called with a running request number) from `connections`
-/// concurrent loops.
-pub async fn run<F>(
+/// concurrent loops: `warmup` unmeasured, then `duration` measured.
+pub async fn run(
     client: &Client,
     connections: usize,
     warmup: Duration,
     duration: Duration,
-    next: F,
-) -> Outcome
-where
-    F: Fn(u64) -> Request + Send + Sync + 'static,
-{
-    let next = Arc::new(next);
-    let start = Instant::now();
-    let measure_from = start + warmup;
-    let end = measure_from + duration;
-    let mut tasks = Vec::with_capacity(connections);
-    for worker in 0..connections {
-        let (client, next) = (client.clone(), Arc::clone(&next));
-        tasks.push(tokio::spawn(async move {
-            let mut histogram = new_histogram();
-            let (mut requests, mut errors) = (0_u64, 0_u64);
-            let mut n = worker as u64;
-            while Instant::now() < end {
-                let request = next(n);
-                n += connections as u64;
-                let sent = Instant::now();
-                let ok = send(&client, request).await;
-                let done = Instant::now();
-                if sent >= measure_from && done <= end {
-                    requests += 1;
-                    if !ok {
-                        errors += 1;
-                    }
-                    let micros = u64::try_from((done - sent).as_micros()).unwrap_or(u64::MAX);
-                    let _ = histogram.record(micros.max(1));
-                }
-            }
-            (histogram, requests, errors)
-        }));
-    }
-    let mut histogram = new_histogram();
-    let (mut requests, mut errors) = (0, 0);
-    for task in tasks {
-        if let Ok((part, r, e)) = task.await {
-            let _ = histogram.add(part);
-            requests += r;
-            errors += e;
+    next: Next,
+) -> Outcome {
+    let mut load = Load::new(next, connections);
+    load.slice(client, warmup, duration).await;
+    load.outcome()
+}
+
+/// How long a slice of an alternated run settles before it is measured:
+/// the requests of the last slice's target have drained by then.
+const SETTLE: Duration = Duration::from_millis(100);
+
+/// How long each measured slice of the main load lasts in an alternated
+/// run; each reference gets half as long after it.
+const SLICE: Duration = Duration::from_secs(1);
+
+/// Drives `main` for `duration` in slices of a second, each followed by
+/// half a second of every one of `references` (after a short settling of
+/// each), and returns the main outcome and the references'. This machine's
+/// speed moves by a third within minutes; a ratio of two loads measured in
+/// alternation over the same seconds moves much less than one of two loads
+/// measured a scenario apart.
+pub async fn run_alongside(
+    client: &Client,
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+    main: Next,
+    references: Vec<Next>,
+) -> (Outcome, Vec<Outcome>) {
+    let mut main = Load::new(main, connections);
+    let mut references: Vec<Load> = references
+        .into_iter()
+        .map(|next| Load::new(next, connections))
+        .collect();
+    main.slice(client, warmup, Duration::ZERO).await;
+    let mut left = duration;
+    while !left.is_zero() {
+        let length = left.min(SLICE);
+        left -= length;
+        main.slice(client, SETTLE, length).await;
+        for reference in &mut references {
+            reference.slice(client, SETTLE, length / 2).await;
         }
     }
-    Outcome::new(&histogram, requests, errors, duration)
+    let outcomes = references.iter().map(Load::outcome).collect();
+    (main.outcome(), outcomes)
+}
+
+/// One target's load over the slices it is driven in.
+struct Load {
+    next: Next,
+    /// Each loop's next request number: loop `w` sends `w`, `w + connections`, …
+    numbers: Vec<u64>,
+    histogram: Histogram<u64>,
+    requests: u64,
+    errors: u64,
+    measured: Duration,
+}
+
+impl Load {
+    fn new(next: Next, connections: usize) -> Load {
+        Load {
+            next,
+            numbers: (0..connections.max(1) as u64).collect(),
+            histogram: new_histogram(),
+            requests: 0,
+            errors: 0,
+            measured: Duration::ZERO,
+        }
+    }
+
+    /// `settle` unmeasured, then `length` measured: the requests sent and
+    /// answered within it.
+    async fn slice(&mut self, client: &Client, settle: Duration, length: Duration) {
+        let step = self.numbers.len() as u64;
+        let measure_from = Instant::now() + settle;
+        let end = measure_from + length;
+        let mut tasks = Vec::with_capacity(self.numbers.len());
+        for &first in &self.numbers {
+            let (client, next) = (client.clone(), Arc::clone(&self.next));
+            tasks.push(tokio::spawn(async move {
+                let mut histogram = new_histogram();
+                let (mut requests, mut errors) = (0_u64, 0_u64);
+                let mut n = first;
+                while Instant::now() < end {
+                    let request = next(n);
+                    n += step;
+                    let sent = Instant::now();
+                    let ok = send(&client, request).await;
+                    let done = Instant::now();
+                    if sent >= measure_from && done <= end {
+                        requests += 1;
+                        if !ok {
+                            errors += 1;
+                        }
+                        let micros = u64::try_from((done - sent).as_micros()).unwrap_or(u64::MAX);
+                        let _ = histogram.record(micros.max(1));
+                    }
+                }
+                (histogram, requests, errors, n)
+            }));
+        }
+        for (number, task) in self.numbers.iter_mut().zip(tasks) {
+            if let Ok((part, requests, errors, n)) = task.await {
+                let _ = self.histogram.add(part);
+                self.requests += requests;
+                self.errors += errors;
+                *number = n;
+            }
+        }
+        self.measured += length;
+    }
+
+    fn outcome(&self) -> Outcome {
+        Outcome::new(&self.histogram, self.requests, self.errors, self.measured)
+    }
 }
 
 impl Outcome {

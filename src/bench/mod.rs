@@ -1,14 +1,15 @@
 //! `mfuko bench`: prepares (or reuses) a data set made by the seed generator,
 //! starts real `mfuko serve` processes configured per scenario (or targets
 //! `--url`), logs in, and drives them over HTTP with a closed-loop load
-//! generator. Every scenario is compared with `baseline` (`/healthz`) measured
-//! in the same run.
+//! generator. Every scenario is compared with `baseline` (`/healthz`) and
+//! `floor` (a bare server of the dashboard's bytes), measured in alternation
+//! with it second by second.
 
 mod freshness;
 pub mod load;
 mod month_start;
 
-use std::{path::PathBuf, process::Stdio, time::Duration};
+use std::{path::PathBuf, process::Stdio, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use reqwest::{Client, Method};
@@ -16,7 +17,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use load::{Outcome, Request};
+use load::{Next, Outcome, Request};
 
 /// What to run and against what.
 #[derive(Debug, Clone)]
@@ -57,12 +58,21 @@ pub struct ScenarioResult {
     pub scenario: String,
     #[serde(flatten)]
     pub outcome: Outcome,
-    /// Throughput ÷ the baseline's in the same round; the median over the
-    /// rounds.
+    /// Throughput ÷ the baseline's, measured in alternation with it (or,
+    /// for the floor, in the same round); the median over the rounds.
     pub vs_baseline: Option<f64>,
-    /// Throughput ÷ the floor's (a bare server of the same bytes) in the
-    /// same round; the median over the rounds.
+    /// Throughput ÷ the floor's (a bare server of the same bytes), measured
+    /// in alternation with it (for the baseline, in the same round); the
+    /// median over the rounds.
     pub vs_floor: Option<f64>,
+    /// The baseline's throughput in the slices between this scenario's (the
+    /// median round's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_alongside: Option<f64>,
+    /// The floor's throughput in the slices between this scenario's (the
+    /// median round's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floor_alongside: Option<f64>,
     /// Each round's throughput, in order (the outcome is the median one's).
     pub rounds: Vec<f64>,
     /// The server's peak resident memory (VmHWM) over the scenario, the
@@ -71,6 +81,22 @@ pub struct ScenarioResult {
     /// What the freshness scenario found.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub freshness: Option<Freshness>,
+}
+
+impl ScenarioResult {
+    fn new(scenario: &str, outcome: Outcome) -> ScenarioResult {
+        ScenarioResult {
+            scenario: scenario.to_owned(),
+            rounds: vec![outcome.throughput],
+            outcome,
+            vs_baseline: None,
+            vs_floor: None,
+            baseline_alongside: None,
+            floor_alongside: None,
+            peak_rss_mib: None,
+            freshness: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -219,7 +245,9 @@ impl Server {
 }
 
 /// Runs the plan's scenarios `plan.rounds` times over, reporting each on
-/// `progress`, and combines the rounds ([`combine`]).
+/// `progress`, and combines the rounds ([`combine`]). The floor's server,
+/// when the plan has it, stays up throughout: every other scenario is
+/// measured in alternation with it.
 pub async fn run(
     plan: &Plan,
     progress: &indicatif::ProgressBar,
@@ -228,21 +256,32 @@ pub async fn run(
         .pool_max_idle_per_host(plan.connections)
         .build()
         .context("HTTP client")?;
+    let floor = match plan.scenarios.iter().any(|s| s == "floor") {
+        true => Some(floor_server(&client, plan).await?),
+        false => None,
+    };
     let mut rounds = Vec::new();
     for round in 1..=plan.rounds.max(1) {
-        rounds.push(run_round(&client, plan, progress, round).await?);
+        rounds.push(run_round(&client, plan, progress, round, floor.as_ref()).await?);
     }
     Ok(combine(rounds))
 }
 
 /// One round: every scenario once, in the plan's order. The freshness
 /// check, a count of stale reads rather than a speed, runs in the first.
+/// A scenario other than the floor and the baseline is measured in
+/// alternation with them ([`load::run_alongside`]), when the plan has them:
+/// its ratios are to the floor's and the baseline's throughput in the same
+/// seconds, the baseline being the scenario's own server's `/healthz`.
 async fn run_round(
     client: &Client,
     plan: &Plan,
     progress: &indicatif::ProgressBar,
     round: usize,
+    floor: Option<&Server>,
 ) -> anyhow::Result<Vec<ScenarioResult>> {
+    let floor_url = floor.map(|server| server.url.as_str());
+    let with_baseline = plan.scenarios.iter().any(|s| s == "baseline");
     let mut results: Vec<ScenarioResult> = Vec::new();
     for scenario in &plan.scenarios {
         if scenario == "freshness" && round > 1 {
@@ -260,14 +299,10 @@ async fn run_round(
             }
             continue;
         }
-        let (server, base) = match (scenario.as_str(), plan.urls.first()) {
-            ("floor", _) => {
-                let server = floor_server(client, plan).await?;
-                let base = server.url.clone();
-                (Some((server, None)), base)
-            }
-            (_, Some(url)) => (None, url.trim_end_matches('/').to_owned()),
-            (_, None) => {
+        let (server, base) = match (scenario.as_str(), plan.urls.first(), floor_url) {
+            ("floor", _, Some(floor)) => (None, floor.to_owned()),
+            (_, Some(url), _) => (None, url.trim_end_matches('/').to_owned()),
+            (_, None, _) => {
                 let copy = if writes(scenario) {
                     Scratch::of(&plan.database_url).await?
                 } else {
@@ -279,24 +314,34 @@ async fn run_round(
                 (Some((server, copy)), base)
             }
         };
-        let outcome = drive(client, plan, scenario, &base).await?;
-        let peak_rss_mib = server
-            .as_ref()
-            .and_then(|(server, _)| server.peak_rss_mib());
+        let next = load_for(client, plan, scenario, &base).await?;
+        let (warmup, duration, connections) = (plan.warmup, plan.duration, plan.connections);
+        let mut result = if matches!(scenario.as_str(), "floor" | "baseline") {
+            let outcome = load::run(client, connections, warmup, duration, next).await;
+            ScenarioResult::new(scenario, outcome)
+        } else {
+            let mut references = Vec::new();
+            if with_baseline {
+                references.push(baseline_load(&base));
+            }
+            if let Some(floor) = floor_url {
+                references.push(floor_load(floor));
+            }
+            let (outcome, alongside) =
+                load::run_alongside(client, connections, warmup, duration, next, references).await;
+            let mut alongside = alongside.into_iter().map(|o| o.throughput);
+            let mut result = ScenarioResult::new(scenario, outcome);
+            result.baseline_alongside = with_baseline.then(|| alongside.next()).flatten();
+            result.floor_alongside = floor_url.and_then(|_| alongside.next());
+            result
+        };
+        result.peak_rss_mib = match (&server, scenario.as_str()) {
+            (Some((server, _)), _) => server.peak_rss_mib(),
+            (None, "floor") => floor.and_then(Server::peak_rss_mib),
+            (None, _) => None,
+        };
         drop(server);
-        progress.println(format!(
-            "round {round}: {scenario}: {:.0} req/s, p50 {} µs, p99 {} µs",
-            outcome.throughput, outcome.p50_us, outcome.p99_us
-        ));
-        results.push(ScenarioResult {
-            scenario: scenario.clone(),
-            rounds: vec![outcome.throughput],
-            outcome,
-            vs_baseline: None,
-            vs_floor: None,
-            peak_rss_mib,
-            freshness: None,
-        });
+        results.push(result);
     }
     let throughput = |name: &str| {
         results
@@ -307,8 +352,30 @@ async fn run_round(
     };
     let (baseline, floor) = (throughput("baseline"), throughput("floor"));
     for result in &mut results {
-        result.vs_baseline = baseline.map(|b| result.outcome.throughput / b);
-        result.vs_floor = floor.map(|f| result.outcome.throughput / f);
+        if result.freshness.is_some() {
+            continue;
+        }
+        let ratio = |alongside: Option<f64>, apart: Option<f64>| {
+            alongside
+                .or(apart)
+                .filter(|x| *x > 0.0)
+                .map(|x| result.outcome.throughput / x)
+        };
+        result.vs_baseline = ratio(result.baseline_alongside, baseline);
+        result.vs_floor = ratio(result.floor_alongside, floor);
+        progress.println(format!(
+            "round {round}: {}: {:.0} req/s, p50 {} µs, p99 {} µs, vs base {}, vs floor {}",
+            result.scenario,
+            result.outcome.throughput,
+            result.outcome.p50_us,
+            result.outcome.p99_us,
+            result
+                .vs_baseline
+                .map_or_else(|| "-".to_owned(), |x| format!("{x:.3}")),
+            result
+                .vs_floor
+                .map_or_else(|| "-".to_owned(), |x| format!("{x:.3}")),
+        ));
     }
     Ok(results)
 }
@@ -337,7 +404,10 @@ pub fn combine(rounds: Vec<Vec<ScenarioResult>>) -> Vec<ScenarioResult> {
         result.rounds = runs.iter().map(|r| r.outcome.throughput).collect();
         result.peak_rss_mib = runs.iter().filter_map(|r| r.peak_rss_mib).reduce(f64::max);
         runs.sort_by(|a, b| a.outcome.throughput.total_cmp(&b.outcome.throughput));
-        result.outcome = runs[runs.len() / 2].outcome.clone();
+        let middle = &runs[runs.len() / 2];
+        result.outcome = middle.outcome.clone();
+        result.baseline_alongside = middle.baseline_alongside;
+        result.floor_alongside = middle.floor_alongside;
     }
     combined
 }
@@ -418,18 +488,13 @@ async fn freshness_scenario(
         .reduce(f64::max);
     drop(servers);
     drop(scratch);
-    Ok(Some(ScenarioResult {
-        scenario: "freshness".to_owned(),
-        rounds: vec![outcome.throughput],
-        outcome,
-        vs_baseline: None,
-        vs_floor: None,
-        peak_rss_mib,
-        freshness: Some(Freshness {
-            report,
-            lost_writes,
-        }),
-    }))
+    let mut result = ScenarioResult::new("freshness", outcome);
+    result.peak_rss_mib = peak_rss_mib;
+    result.freshness = Some(Freshness {
+        report,
+        lost_writes,
+    });
+    Ok(Some(result))
 }
 
 /// The server configuration a scenario needs.
@@ -509,60 +574,54 @@ const REPORTS: &[&str] = &[
     "/api/v1/metrics/payments",
 ];
 
-async fn drive(
+/// What `scenario` sends to the server at `base` (logged in as it needs).
+async fn load_for(
     client: &Client,
     plan: &Plan,
     scenario: &str,
     base: &str,
-) -> anyhow::Result<Outcome> {
-    let (warmup, duration, connections) = (plan.warmup, plan.duration, plan.connections);
+) -> anyhow::Result<Next> {
     if scenario == "floor" {
-        let url = format!("{base}/api/v1/dashboard");
-        return Ok(load::run(client, connections, warmup, duration, move |_| {
-            Request::get(url.clone(), Some("unused"))
-        })
-        .await);
+        return Ok(floor_load(base));
+    }
+    if scenario == "baseline" {
+        return Ok(baseline_load(base));
     }
     let token = login(client, base, "demo@mfuko.local", "demo").await?;
-    let base = base.to_owned();
     Ok(match scenario {
-        "baseline" => {
-            let url = format!("{base}/healthz");
-            load::run(client, connections, warmup, duration, move |_| {
-                Request::get(url.clone(), None)
-            })
-            .await
-        }
         "dashboard-hit" | "dashboard-l2" | "dashboard-cold" => {
             let url = format!("{base}/api/v1/dashboard");
-            load::run(client, connections, warmup, duration, move |_| {
-                Request::get(url.clone(), Some(&token))
-            })
-            .await
+            Arc::new(move |_| Request::get(url.clone(), Some(&token)))
         }
         "page-dashboard" => {
             // The web app's dashboard page on an L1 hit: the cached view,
             // the recent payments read, and the template rendered.
             let url = format!("{base}/dashboard");
-            load::run(client, connections, warmup, duration, move |_| {
-                Request::page(url.clone(), &token)
-            })
-            .await
+            Arc::new(move |_| Request::page(url.clone(), &token))
         }
         "reports-cold" => {
             let urls: Vec<String> = REPORTS.iter().map(|path| format!("{base}{path}")).collect();
-            load::run(client, connections, warmup, duration, move |n| {
-                Request::get(urls[(n as usize) % urls.len()].clone(), Some(&token))
-            })
-            .await
+            Arc::new(move |n| Request::get(urls[(n as usize) % urls.len()].clone(), Some(&token)))
         }
-        "write-mix" => write_mix(client, plan, &base).await?,
-        "month-start" => month_start::run(client, plan, &base).await?,
+        "write-mix" => write_mix(client, plan, base).await?,
+        "month-start" => month_start::load(client, plan, base).await?,
         other => anyhow::bail!(
             "unknown scenario {other:?}; known: {}",
             ALL_SCENARIOS.join(", ")
         ),
     })
+}
+
+/// The baseline's request: `/healthz`, no authentication, no database.
+fn baseline_load(base: &str) -> Next {
+    let url = format!("{base}/healthz");
+    Arc::new(move |_| Request::get(url.clone(), None))
+}
+
+/// The floor's request: the dashboard's bytes from a bare server.
+fn floor_load(base: &str) -> Next {
+    let url = format!("{base}/api/v1/dashboard");
+    Arc::new(move |_| Request::get(url.clone(), Some("unused")))
 }
 
 /// Active leases per landlord the write-mix pays in turn. Paying one lease
@@ -574,7 +633,7 @@ const WRITE_MIX_LEASES: u32 = 50;
 
 /// 95 % reads (dashboard and reports) and 5 % payments posted, spread over
 /// several landlords and their leases.
-async fn write_mix(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<Outcome> {
+async fn write_mix(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<Next> {
     let mut landlords = Vec::new();
     for k in 1..=plan.landlords.max(1) {
         let token = login(client, base, &landlord_email(k), "demo").await?;
@@ -593,31 +652,26 @@ async fn write_mix(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<O
     let reads: Vec<&'static str> = std::iter::once("/api/v1/dashboard")
         .chain(REPORTS.iter().copied())
         .collect();
-    Ok(load::run(
-        client,
-        plan.connections,
-        plan.warmup,
-        plan.duration,
-        move |n| {
-            let (token, leases) = &landlords[landlord_for(n, landlords.len())];
-            if is_write(n) {
-                // This landlord's writes so far, whose turn it is.
-                let turn = n / WRITE_EVERY / landlords.len() as u64;
-                let lease = leases[usize::try_from(turn).unwrap_or_default() % leases.len()];
-                Request {
-                    method: Method::POST,
-                    url: format!("{base}/api/v1/payments"),
-                    token: Some(token.clone()),
-                    session: false,
-                    body: Some(json!({ "lease_id": lease, "amount": 10_000, "method": "cash", "notes": BENCH_NOTE })),
-                }
-            } else {
-                let path = reads[(n as usize / landlords.len()) % reads.len()];
-                Request::get(format!("{base}{path}"), Some(token))
+    Ok(Arc::new(move |n| {
+        let (token, leases) = &landlords[landlord_for(n, landlords.len())];
+        if is_write(n) {
+            // This landlord's writes so far, whose turn it is.
+            let turn = n / WRITE_EVERY / landlords.len() as u64;
+            let lease = leases[usize::try_from(turn).unwrap_or_default() % leases.len()];
+            Request {
+                method: Method::POST,
+                url: format!("{base}/api/v1/payments"),
+                token: Some(token.clone()),
+                session: false,
+                body: Some(
+                    json!({ "lease_id": lease, "amount": 10_000, "method": "cash", "notes": BENCH_NOTE }),
+                ),
             }
-        },
-    )
-    .await)
+        } else {
+            let path = reads[(n as usize / landlords.len()) % reads.len()];
+            Request::get(format!("{base}{path}"), Some(token))
+        }
+    }))
 }
 
 /// One request in this many writes (write-mix, month-start): 5 %.
@@ -666,24 +720,21 @@ mod tests {
     use super::*;
 
     fn result(scenario: &str, throughput: f64, baseline: f64) -> ScenarioResult {
-        ScenarioResult {
-            scenario: scenario.to_owned(),
-            outcome: Outcome {
-                requests: 0,
-                errors: 0,
-                seconds: 1.0,
-                throughput,
-                p50_us: throughput as u64,
-                p90_us: 0,
-                p99_us: 0,
-                max_us: 0,
-            },
-            vs_baseline: Some(throughput / baseline),
-            vs_floor: None,
-            rounds: vec![throughput],
-            peak_rss_mib: Some(throughput / 1000.0),
-            freshness: None,
-        }
+        let outcome = Outcome {
+            requests: 0,
+            errors: 0,
+            seconds: 1.0,
+            throughput,
+            p50_us: throughput as u64,
+            p90_us: 0,
+            p99_us: 0,
+            max_us: 0,
+        };
+        let mut result = ScenarioResult::new(scenario, outcome);
+        result.vs_baseline = Some(throughput / baseline);
+        result.baseline_alongside = Some(baseline);
+        result.peak_rss_mib = Some(throughput / 1000.0);
+        result
     }
 
     #[test]
@@ -705,6 +756,7 @@ mod tests {
         assert_eq!(hit.vs_baseline, Some(0.5));
         assert_eq!(hit.outcome.throughput, 50.0);
         assert_eq!(hit.outcome.p50_us, 50, "the median round's latencies");
+        assert_eq!(hit.baseline_alongside, Some(100.0), "the median round's");
         assert_eq!(hit.peak_rss_mib, Some(0.069), "the highest peak");
         assert_eq!(combined[0].vs_baseline, Some(1.0));
     }

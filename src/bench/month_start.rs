@@ -8,7 +8,7 @@ use chrono::Utc;
 use reqwest::{Client, Method};
 use serde_json::json;
 
-use super::load::{self, Outcome, Request};
+use super::load::{Next, Request};
 use super::{Plan, active_leases, landlord_email, login};
 
 /// The C2B secret the scenario's server is given.
@@ -26,7 +26,7 @@ struct Landlord {
     accounts: Vec<String>,
 }
 
-pub async fn run(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<Outcome> {
+pub async fn load(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<Next> {
     let mut landlords = Vec::new();
     for k in 1..=plan.landlords.max(1) {
         let token = login(client, base, &landlord_email(k), "demo").await?;
@@ -51,37 +51,30 @@ pub async fn run(client: &Client, plan: &Plan, base: &str) -> anyhow::Result<Out
         .map_or_else(Clock::real, |today| Clock::today_is(today, nairobi));
     let url = format!("{base}/api/v1/payments/mpesa/c2b?secret={SECRET}");
     let dashboard = format!("{base}/api/v1/dashboard");
-    Ok(load::run(
-        client,
-        plan.connections,
-        plan.warmup,
-        plan.duration,
-        move |n| {
-            let landlord = &landlords[super::landlord_for(n, landlords.len())];
-            if !super::is_write(n) {
-                return Request::get(dashboard.clone(), Some(&landlord.token));
-            }
-            // This landlord's writes so far: each pays the next account.
-            let turn = n / super::WRITE_EVERY / landlords.len() as u64;
-            let account = &landlord.accounts[turn as usize % landlord.accounts.len()];
-            Request {
-                method: Method::POST,
-                url: url.clone(),
-                token: None,
-                session: false,
-                body: Some(json!({
-                    "TransID": format!("MS{run:05}{n:07}"),
-                    "TransTime": clock.now().with_timezone(&nairobi).format("%Y%m%d%H%M%S").to_string(),
-                    "TransAmount": "1500.00",
-                    "BusinessShortCode": landlord.shortcode,
-                    "BillRefNumber": account,
-                    "MSISDN": "254708374149",
-                    "FirstName": "BENCH",
-                })),
-            }
-        },
-    )
-    .await)
+    Ok(std::sync::Arc::new(move |n| {
+        let landlord = &landlords[super::landlord_for(n, landlords.len())];
+        if !super::is_write(n) {
+            return Request::get(dashboard.clone(), Some(&landlord.token));
+        }
+        // This landlord's writes so far: each pays the next account.
+        let turn = n / super::WRITE_EVERY / landlords.len() as u64;
+        let account = &landlord.accounts[turn as usize % landlord.accounts.len()];
+        Request {
+            method: Method::POST,
+            url: url.clone(),
+            token: None,
+            session: false,
+            body: Some(json!({
+                "TransID": format!("MS{run:05}{n:07}"),
+                "TransTime": clock.now().with_timezone(&nairobi).format("%Y%m%d%H%M%S").to_string(),
+                "TransAmount": "1500.00",
+                "BusinessShortCode": landlord.shortcode,
+                "BillRefNumber": account,
+                "MSISDN": "254708374149",
+                "FirstName": "BENCH",
+            })),
+        }
+    }))
 }
 
 #[cfg(test)]

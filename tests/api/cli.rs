@@ -396,6 +396,22 @@ fn bench_measures_every_scenario() {
             "{scenario}"
         );
         assert!(scenario["requests"].as_u64().unwrap_or(0) > 0, "{scenario}");
+        // The others were measured in alternation with the floor and the
+        // baseline, and have ratios to them.
+        let name = scenario["scenario"].as_str().unwrap_or("");
+        if !["floor", "baseline", "freshness"].contains(&name) {
+            for field in [
+                "baseline_alongside",
+                "floor_alongside",
+                "vs_baseline",
+                "vs_floor",
+            ] {
+                assert!(
+                    scenario[field].as_f64().unwrap_or(0.0) > 0.0,
+                    "{field}: {scenario}"
+                );
+            }
+        }
     }
     assert_eq!(
         results["machine"]["cores"].as_u64().map(|c| c > 0),
