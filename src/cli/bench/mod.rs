@@ -40,8 +40,8 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 2.0)]
     pub warmup: f64,
     /// Rounds of every scenario; each figure is the median of the rounds,
-    /// each ratio the median of the rounds' (with the same round's
-    /// baseline and floor).
+    /// each ratio the median of the rounds' (each to the baseline and floor
+    /// measured in alternation with the scenario).
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
     /// Comma-separated subset of: floor, baseline, dashboard-hit,
