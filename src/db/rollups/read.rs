@@ -8,7 +8,7 @@
 use chrono::NaiveDate;
 
 use crate::db::{
-    Reader, dialect, dispatch,
+    Pool, Reader, dialect, dispatch,
     reports::{AgeLimits, CollectedByMethod, PaymentGroup, PendingTotals},
 };
 use crate::types::{Id, Money, PaymentStatus, Period};
@@ -604,6 +604,11 @@ fn charges_from_text<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Vec<(NaiveDate, Money)>, D::Error> {
     let text = <&'de str as serde::Deserialize>::deserialize(deserializer)?;
+    open_charges(text).map_err(serde::de::Error::custom)
+}
+
+/// Stored open charges (`due_date:amount` pairs joined by commas).
+fn open_charges(text: &str) -> Result<Vec<(NaiveDate, Money)>, String> {
     let charge = |pair: &str| {
         let (due, amount) = pair.split_once(':')?;
         Some((iso_date(due)?, Money(amount.parse().ok()?)))
@@ -611,7 +616,7 @@ fn charges_from_text<'de, D: serde::Deserializer<'de>>(
     text.split(',')
         .map(charge)
         .collect::<Option<_>>()
-        .ok_or_else(|| serde::de::Error::custom(format!("malformed open charges: {text:?}")))
+        .ok_or_else(|| format!("malformed open charges: {text:?}"))
 }
 
 /// A `YYYY-MM-DD` date; thousands per arrears list, so not through chrono's
@@ -652,23 +657,52 @@ pub async fn open_leases(
     if let Leases::Only([]) = leases {
         return Ok(Vec::new());
     }
-    // Every debtor on the 1st (~1,000 leases): one JSON value, not 1,000 rows.
-    let rows = dialect::json_rows(db.pool().is_postgres(), OPEN_LEASE_COLUMNS);
-    let sql = format!(
-        "SELECT {rows} FROM rollup_open_leases \
-         WHERE landlord_id = $1 AND ($2 IS NULL OR property_id = $2) {filter}",
-        filter = leases.filter(3),
-    );
-    dispatch!(db.pool(), p => {
-        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(landlord)
-            .bind(property);
-        for lease in leases.ids() {
-            query = query.bind(lease);
+    let filter = leases.filter(3);
+    let rows =
+        "FROM rollup_open_leases WHERE landlord_id = $1 AND ($2 IS NULL OR property_id = $2)";
+    match db.pool() {
+        // Every debtor on the 1st (~1,000 leases): one JSON value, not
+        // 1,000 rows, from SQLite.
+        Pool::Sqlite(p) => {
+            let json = dialect::json_rows(false, OPEN_LEASE_COLUMNS);
+            let sql = format!("SELECT {json} {rows} {filter}");
+            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(landlord)
+                .bind(property);
+            for lease in leases.ids() {
+                query = query.bind(lease);
+            }
+            let json: String = query.fetch_one(p).await?;
+            dialect::parse_rows(&json)
         }
-        query.fetch_one(p).await
-    })
-    .and_then(|json: String| dialect::parse_rows(&json))
+        // PostgreSQL builds JSON slowly (`json_agg` of 1,015 rows: ~2.3 ms
+        // against 0.6 ms for the rows themselves): rows.
+        Pool::Postgres(p) => {
+            let sql = format!("SELECT {OPEN_LEASE_COLUMNS} {rows} {filter}");
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(landlord)
+                .bind(property);
+            for lease in leases.ids() {
+                query = query.bind(lease);
+            }
+            let rows: Vec<(Id, Id, String, String, i32, String)> = query.fetch_all(p).await?;
+            rows.into_iter()
+                .map(
+                    |(lease_id, property_id, unit_label, tenant_name, grace_days, charges)| {
+                        Ok(OpenLease {
+                            lease_id,
+                            property_id,
+                            unit_label,
+                            tenant_name,
+                            grace_days,
+                            charges: open_charges(&charges)
+                                .map_err(|err| sqlx::Error::Decode(err.into()))?,
+                        })
+                    },
+                )
+                .collect()
+        }
+    }
 }
 
 /// The open charges of all leases, summed by age as of `as_of`, and the
