@@ -161,18 +161,35 @@ pub(crate) async fn billed_and_collected(
     totals.add_slices(&billed, 0);
     totals.add_slices(&collected, 1);
     // The parts are disjoint from the whole months: their sums only add.
-    for part in &pieces.charges.parts {
-        let billed =
-            reports::billed_by_property_month(reader, landlord, property, part.from, part.to)
-                .await?;
-        totals.add_rows(&billed, 0);
-    }
-    for part in &pieces.payments.parts {
-        let collected =
-            reports::collected_by_property_month(reader, landlord, property, part.from, part.to)
-                .await?;
-        totals.add_rows(&collected, 1);
-    }
+    // Both tables' parts are read at once, as the whole months are.
+    let (billed, collected) = tokio::try_join!(
+        async {
+            let mut rows = Vec::new();
+            for part in &pieces.charges.parts {
+                rows.extend(
+                    reports::billed_by_property_month(
+                        reader, landlord, property, part.from, part.to,
+                    )
+                    .await?,
+                );
+            }
+            Ok::<_, sqlx::Error>(rows)
+        },
+        async {
+            let mut rows = Vec::new();
+            for part in &pieces.payments.parts {
+                rows.extend(
+                    reports::collected_by_property_month(
+                        reader, landlord, property, part.from, part.to,
+                    )
+                    .await?,
+                );
+            }
+            Ok::<_, sqlx::Error>(rows)
+        },
+    )?;
+    totals.add_rows(&billed, 0);
+    totals.add_rows(&collected, 1);
     Ok(totals)
 }
 
